@@ -1,0 +1,68 @@
+"""MajajHong2015 (Majaj, Hong, Solomon & DiCarlo 2015): macaque V4 and IT multi-unit responses to HvM images.
+
+Variants: ``public`` (variations 0 and 3), ``private`` (variation 6), ``full`` and ``slice25`` (the real 25-image
+Brain-Score test fixture). Files come through the manifests (Brain-Score's cache is read in place).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neurobridge.assemblies import average_repetitions, read_netcdf, select_region, select_time_bin
+from neurobridge.datasets.manifests import DataError, resolve
+
+__all__ = ["load_majajhong2015"]
+
+_FILES = {"public": ("majajhong2015", "public"), "private": ("majajhong2015", "private"), "full": ("majajhong2015", "full"), "slice25": ("majajhong2015_slice25", "assembly")}
+_LABELS = ("object_name", "category_name", "variation")
+
+
+def _stimulus_metadata(variant: str, download: bool | None) -> pd.DataFrame | None:
+    from neurobridge.datasets.hvm import hvm_metadata
+
+    try:
+        return hvm_metadata(download=download)
+    except DataError:
+        if variant != "slice25":
+            return None
+    table = pd.read_csv(resolve("majajhong2015_slice25", "images-csv", download=download))
+    return table.rename(columns={"image_id": "stimulus_id"}).set_index("stimulus_id")
+
+
+def load_majajhong2015(
+    variant: str = "public",
+    *,
+    region: str | list[str] | None = None,
+    time_bin="mean",
+    average: bool = True,
+    download: bool | None = None,
+) -> xr.DataArray:
+    """Load MajajHong2015 as a ``presentation x neuroid`` assembly.
+
+    ``region``: "IT", "V4", a list, or None for all sites. ``time_bin``: see
+    :func:`neurobridge.assemblies.select_time_bin` (the released files hold one 70-170 ms bin). ``average``: average
+    repetitions (one presentation per image) or keep trial-level data with a ``repetition`` coord. The HvM metadata
+    are joined so that ``object_name``, ``category_name`` and ``variation`` are presentation coords.
+    """
+    if variant not in _FILES:
+        raise ValueError(f"majajhong2015: variant must be one of {sorted(_FILES)}; got {variant!r}")
+    assembly = read_netcdf(resolve(*_FILES[variant], download=download))
+    assembly = select_time_bin(assembly, time_bin)
+    if region is not None:
+        assembly = select_region(assembly, region)
+    meta = _stimulus_metadata(variant, download)
+    if meta is not None:
+        ids = assembly.coords["stimulus_id"].values
+        joined = meta.reindex(ids)
+        for column in _LABELS:
+            if column in joined.columns and column not in assembly.coords:
+                values = joined[column].to_numpy()
+                if pd.isna(values).any():
+                    raise DataError(f"majajhong2015: {int(pd.isna(values).sum())} presentations have no {column} in the HvM metadata")
+                assembly = assembly.assign_coords({column: ("presentation", values)})
+    if average:
+        assembly = average_repetitions(assembly)
+    assembly.name = f"majajhong2015.{variant}"
+    assembly.attrs.update({"dataset": f"majajhong2015.{variant}", "averaged": int(bool(average))})
+    return assembly

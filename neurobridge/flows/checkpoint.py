@@ -1,0 +1,38 @@
+"""Atomic checkpoint files: write to a temporary file in the same folder, then ``os.replace`` it into place, so a
+crash mid-write never leaves a truncated checkpoint behind."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+__all__ = ["CHECKPOINT_NAME", "atomic_save", "read_checkpoint"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def atomic_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save(obj, path)`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint written by :func:`atomic_save` (tensors, dicts, lists and Python scalars only)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; train with checkpoint_dir=... first")
+    return torch.load(path, map_location=map_location, weights_only=True)

@@ -1,0 +1,120 @@
+"""Input conversion shared by the reference models: images, labels, data fingerprints, latent assemblies."""
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import xarray as xr
+
+_SQUARE_SIZES = {64: (8, 8), 784: (28, 28)}
+
+
+def as_images(images, *, name: str = "images", image_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Return float32 images ``(n, H, W)`` from ``(n, H, W)``, ``(n, 1, H, W)``, ``(n, H*W)`` or a pixel assembly."""
+    if isinstance(images, xr.DataArray):
+        from neurobridge.assemblies import unflatten_pixels, validate
+
+        images = validate(images, name=name)
+        if "pixel_row" in images.coords:
+            array = unflatten_pixels(images)
+        else:
+            array = images.values
+    elif hasattr(images, "detach"):
+        array = images.detach().cpu().numpy()
+    else:
+        array = np.asarray(images)
+    if not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must be numeric; got dtype {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim == 2:
+        side = _SQUARE_SIZES.get(array.shape[1]) if image_shape is None else tuple(image_shape)
+        if side is None:
+            root = int(math.isqrt(array.shape[1]))
+            side = (root, root) if root * root == array.shape[1] else None
+        if side is None or side[0] * side[1] != array.shape[1]:
+            raise ValueError(f"{name} has shape {array.shape}: cannot tell the image size of {array.shape[1]} pixels; pass images as (n, H, W)")
+        array = array.reshape(len(array), *side)
+    if array.ndim != 3:
+        raise ValueError(f"{name} must have shape (n, H, W), (n, 1, H, W), (n, H*W) or be a pixel assembly; got {array.shape}")
+    if image_shape is not None and tuple(array.shape[1:]) != tuple(image_shape):
+        raise ValueError(f"{name} are {array.shape[1:]} images; this model expects {tuple(image_shape)}")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains non-finite pixels")
+    return array
+
+
+def as_labels(labels, n: int | None = None, *, name: str = "labels") -> np.ndarray:
+    """Return a 1-D label array (from an array or a torch tensor), checked against ``n`` rows when given."""
+    if hasattr(labels, "detach"):
+        labels = labels.detach().cpu().numpy()
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per row); got shape {labels.shape}")
+    if n is not None and len(labels) != n:
+        raise ValueError(f"{name} has {len(labels)} entries; expected {n}, one per image")
+    return labels
+
+
+def label_coord(data, label: str, name: str):
+    """Labels from the presentation coord ``label`` of an assembly, with an error naming ``name`` when absent."""
+    if not isinstance(data, xr.DataArray) or label not in data.coords:
+        raise ValueError(f"{name}: pass labels=... or an assembly with a presentation coord {label!r}")
+    return np.asarray(data.coords[label].values)
+
+
+def pixel_max(images: np.ndarray) -> float:
+    """Scale that maps the pixels into [0, 1]: 1 when they already are, else their maximum (16 for digits, 255 for MNIST)."""
+    top = float(images.max())
+    if images.min() < 0:
+        raise ValueError(f"images have negative pixels (min {images.min():.3g}); the image models expect intensities >= 0")
+    return 1.0 if top <= 1.0 else top
+
+
+def fingerprint(*arrays) -> str:
+    """sha1 over the shape, dtype and bytes of each array: identifies training data in cache keys."""
+    h = hashlib.sha1()
+    for array in arrays:
+        array = np.ascontiguousarray(np.asarray(array))
+        if array.dtype == object:
+            array = array.astype(str)
+        h.update(repr((array.shape, array.dtype.str)).encode())
+        h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def latent_assembly(values: np.ndarray, like: xr.DataArray, prefix: str) -> xr.DataArray:
+    """Wrap ``values (n, d)`` as an assembly with the presentation coords of ``like`` and neuroids ``prefix_0..``."""
+    from neurobridge.assemblies import make_assembly, presentation_coords
+
+    coords = {k: like.coords[k].values for k in presentation_coords(like) if k != "stimulus_id"}
+    return make_assembly(
+        values,
+        stimulus_id=like.coords["stimulus_id"].values,
+        neuroid_id=[f"{prefix}_{j}" for j in range(values.shape[1])],
+        presentation=coords,
+        name=prefix,
+    )
+
+
+def merge_config(defaults: dict, config: dict | None, kind: str) -> dict:
+    """``defaults`` updated by ``config``; an unknown key is an error listing the allowed ones."""
+    config = dict(config or {})
+    unknown = sorted(set(config) - set(defaults) - {"progress"})
+    if unknown:
+        raise ValueError(f"config has unknown keys {unknown} for {kind}; allowed: {sorted(defaults)}")
+    config.pop("progress", None)
+    return {**defaults, **config}
+
+
+def first_rows(array: np.ndarray, n_train, name="n_train"):
+    """The first ``n_train`` rows (all when ``None``)."""
+    if n_train is None:
+        return array
+    if int(n_train) < 1:
+        raise ValueError(f"{name} must be >= 1 or None; got {n_train}")
+    return array[: int(n_train)]

@@ -1,0 +1,66 @@
+"""Shared test set-up: the real-data search path, an isolated cache, and the markers' rules.
+
+Real data live in ``../shared/data`` (or wherever ``NEUROBRIDGE_DATA_PATH`` points). Outside CI a test that needs them
+is skipped when they are absent; in CI (``CI=true``) that is an error, so the real-data tests always run there.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_DEFAULT_DATA = ROOT.parent / "shared" / "data"
+if not os.environ.get("NEUROBRIDGE_DATA_PATH") and _DEFAULT_DATA.is_dir():
+    os.environ["NEUROBRIDGE_DATA_PATH"] = str(_DEFAULT_DATA)
+os.environ.setdefault("NEUROBRIDGE_OFFLINE", "1")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Keep every test's downloads and model caches out of the user's ~/.cache."""
+    home = tmp_path_factory.mktemp("neurobridge_home")
+    old = os.environ.get("NEUROBRIDGE_HOME")
+    os.environ["NEUROBRIDGE_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("NEUROBRIDGE_HOME", None)
+    else:
+        os.environ["NEUROBRIDGE_HOME"] = old
+
+
+def _find(filename: str) -> Path | None:
+    for directory in os.environ.get("NEUROBRIDGE_DATA_PATH", "").split(os.pathsep):
+        if directory and Path(directory).is_dir():
+            for hit in Path(directory).rglob(filename):
+                return hit
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Return a function ``filename -> Path`` into the real data; skip (locally) or fail (in CI) when absent."""
+
+    def find(filename: str) -> Path:
+        hit = _find(filename)
+        if hit is None:
+            message = f"real data file {filename} not found on NEUROBRIDGE_DATA_PATH={os.environ.get('NEUROBRIDGE_DATA_PATH')!r}"
+            if IN_CI:
+                pytest.fail(message + " (in CI the shared data must be present)")
+            pytest.skip(message)
+        return hit
+
+    return find
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
