@@ -170,11 +170,13 @@ class LinearProbe:
 
     def predict(self, points) -> np.ndarray:
         """Most probable class of each point."""
-        return self.pipeline_.predict(self._check(points, "points"))
+        x = self._check(points, "points")
+        return self.pipeline_.predict(x)
 
     def predict_proba(self, points) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` in the order of ``classes_``."""
-        return self.pipeline_.predict_proba(self._check(points, "points"))
+        x = self._check(points, "points")
+        return self.pipeline_.predict_proba(x)
 
     def score(self, points, labels=None) -> ReadoutResult:
         """Read out ``points`` (labels from their ``label`` coord or ``labels``) and score against the truth."""

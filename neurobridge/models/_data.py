@@ -104,10 +104,9 @@ def latent_assembly(values: np.ndarray, like: xr.DataArray, prefix: str) -> xr.D
 def merge_config(defaults: dict, config: dict | None, kind: str) -> dict:
     """``defaults`` updated by ``config``; an unknown key is an error listing the allowed ones."""
     config = dict(config or {})
-    unknown = sorted(set(config) - set(defaults) - {"progress"})
+    unknown = sorted(set(config) - set(defaults))
     if unknown:
         raise ValueError(f"config has unknown keys {unknown} for {kind}; allowed: {sorted(defaults)}")
-    config.pop("progress", None)
     return {**defaults, **config}
 
 

@@ -7,6 +7,7 @@ Trained with cross-entropy and Adam.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -92,8 +93,8 @@ class ImageClassifier(ReferenceModel):
 
 
 CLASSIFIER_DEFAULTS = {
-    "small": {"channels": 32, "hidden": 128, "dropout": 0.25, "epochs": 40, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.0, "n_train": None},
-    "large": {"channels": 16, "hidden": 128, "dropout": 0.25, "epochs": 3, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.0, "n_train": None},
+    "small": {"channels": 16, "hidden": 64, "dropout": 0.25, "epochs": 25, "min_steps": 300, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.0, "n_train": None},
+    "large": {"channels": 16, "hidden": 128, "dropout": 0.25, "epochs": 3, "min_steps": 300, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.0, "n_train": None},
 }
 
 
@@ -106,6 +107,8 @@ def resolve_classifier_config(images: np.ndarray, config: dict | None) -> dict:
 def train_classifier(images, labels, config: dict | None = None, *, seed: int = 0, device="auto", progress: bool = False,
                      classes=None) -> ImageClassifier:
     """Train an :class:`ImageClassifier` on labelled images (the first ``n_train`` when set); see ``CLASSIFIER_DEFAULTS``.
+
+    It runs ``epochs`` passes, or more when needed to reach ``min_steps`` minibatch steps (few labelled images).
 
     ``classes`` fixes the label set (default: the sorted labels present), e.g. when few labelled images miss a class.
     """
@@ -127,7 +130,8 @@ def train_classifier(images, labels, config: dict | None = None, *, seed: int = 
                                 dropout=cfg["dropout"], pixel_max=scale).to(dev)
         x = torch.as_tensor(array / scale, dtype=torch.float32, device=dev)
         y = torch.as_tensor(model.codes(labels), device=dev)
-        history = fit_minibatch(model, lambda m, xb, yb: F.cross_entropy(m(xb), yb), [x, y], epochs=cfg["epochs"],
+        epochs = max(int(cfg["epochs"]), math.ceil(cfg["min_steps"] / math.ceil(len(array) / cfg["batch_size"])))
+        history = fit_minibatch(model, lambda m, xb, yb: F.cross_entropy(m(xb), yb), [x, y], epochs=epochs,
                                 batch_size=cfg["batch_size"], lr=cfg["lr"], weight_decay=cfg["weight_decay"], seed=seed,
                                 progress=progress, desc="classifier")
     model.training_info = {"seed": int(seed), "seconds": time.perf_counter() - start, "loss": history[-1], "n_train": len(array), "train_config": cfg}

@@ -165,13 +165,12 @@ class LabelVAE(ReferenceModel):
         logits = self.decoder(_reparameterise(mu, logvar))
         return (F.cross_entropy(logits, codes, reduction="none") + self.beta * kl_divergence(mu, logvar)).mean()
 
-    def encode(self, labels):
-        """Posterior means ``(n, latent_dim)`` of the labels (or of an assembly's ``label`` coord)."""
+    def encode(self, labels, *, label: str = "label"):
+        """Posterior means ``(n, latent_dim)`` of the labels (or of an assembly's ``label`` coord, giving an assembly)."""
         if isinstance(labels, xr.DataArray):
-            values = labels.coords["label"].values if "label" in labels.coords else None
-            if values is None:
-                raise ValueError("labels: an assembly passed to LabelVAE.encode needs a presentation coord 'label'")
-            return latent_assembly(self.encode(values), labels, "latent")
+            if label not in labels.coords:
+                raise ValueError(f"labels: an assembly passed to LabelVAE.encode needs a presentation coord {label!r}")
+            return latent_assembly(self.encode(labels.coords[label].values), labels, "latent")
         onehot = np.eye(len(self.classes_), dtype=np.float32)[self.codes(labels)]
         return self._batched(lambda t: self.posterior(t)[0], onehot)
 
@@ -203,10 +202,10 @@ def _pixel_assembly(images: np.ndarray, like: xr.DataArray) -> xr.DataArray:
 
 
 IMAGE_VAE_DEFAULTS = {
-    "small": {"arch": "mlp", "latent_dim": 8, "hidden": 256, "channels": 32, "beta": 1.0, "epochs": 60, "batch_size": 64, "lr": 2e-3, "n_train": None},
-    "large": {"arch": "conv", "latent_dim": 16, "hidden": 256, "channels": 32, "beta": 1.0, "epochs": 10, "batch_size": 128, "lr": 1e-3, "n_train": None},
+    "small": {"arch": "mlp", "latent_dim": 8, "hidden": 256, "channels": 32, "beta": 1.0, "epochs": 60, "batch_size": 128, "lr": 2e-3, "n_train": None},
+    "large": {"arch": "conv", "latent_dim": 16, "hidden": 256, "channels": 16, "beta": 1.0, "epochs": 10, "batch_size": 128, "lr": 2e-3, "n_train": None},
 }
-LABEL_VAE_DEFAULTS = {"latent_dim": 4, "hidden": 64, "beta": 1.0, "steps": 1500, "batch_size": 128, "lr": 3e-3}
+LABEL_VAE_DEFAULTS = {"latent_dim": 4, "hidden": 64, "beta": 0.1, "steps": 600, "batch_size": 128, "lr": 3e-3}
 
 
 def resolve_image_vae_config(images: np.ndarray, config: dict | None) -> dict:

@@ -1,0 +1,28 @@
+"""End-to-end baselines at a given labelled fraction, on the same splits as the alignment methods.
+
+- :class:`SupervisedClassifier`: recognition trained directly on the labelled source inputs (logistic regression on
+  features, or a small CNN on raw images);
+- :class:`FusedVAE`: a two-branch (image, label) VAE with a shared latent, for generation and recognition;
+- :class:`RegressionMap`: ridge, PLS or orthogonal Procrustes maps fitted on the bridges.
+
+Every ``fit`` takes the labelled row indices (or the bridge pairs), so one split serves every method.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    "RegressionMap": "regression",
+    "SupervisedClassifier": "supervised",
+    "FusedVAE": "fused_vae",
+    "product_of_experts": "fused_vae",
+    "labelled_indices": "_inputs",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"neurobridge.baselines.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'neurobridge.baselines' has no attribute {name!r}")

@@ -1,0 +1,33 @@
+"""The small reference networks the experiments train and cache: image VAEs (MLP for 8x8 digits, conv for 28x28
+MNIST), a label VAE, and a CNN classifier that judges generated images.
+
+Every model exposes ``encode(x) -> latent mean`` and ``decode(z)`` (VAEs) or ``predict`` / ``features``
+(classifier); :func:`get_or_train` trains once per (data, config, seed) and reuses the cached weights.
+Names load on first use, so importing this package does not import torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    "ImageVAE": "vae",
+    "LabelVAE": "vae",
+    "train_image_vae": "vae",
+    "train_label_vae": "vae",
+    "IMAGE_VAE_DEFAULTS": "vae",
+    "LABEL_VAE_DEFAULTS": "vae",
+    "ImageClassifier": "classifier",
+    "train_classifier": "classifier",
+    "CLASSIFIER_DEFAULTS": "classifier",
+    "get_or_train": "cache",
+    "model_cache_dir": "cache",
+    "cache_key": "cache",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"neurobridge.models.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'neurobridge.models' has no attribute {name!r}")
