@@ -1,0 +1,55 @@
+"""``neurobridge run mnist``: MNIST with a conv VAE (16-d latent) and a label VAE (4-d latent).
+
+The split used before: the first 50,000 training images train the unimodal models, the last 10,000 form the
+alignment pool, and the 10,000 test images evaluate. ``--quick`` keeps 10,000 unimodal images (trained briefly),
+a 2,000-image pool and 2,000 test images so that CI stays fast.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurobridge.experiments.config import RunConfig
+from neurobridge.experiments.image_label import ImageLabelData, build_spaces, run_image_label
+from neurobridge.experiments.results import ResultStore
+
+__all__ = ["run", "load_data"]
+
+FLOW = {"flow": "small", "steps": 3000, "batch_size": 512, "lr": 1e-3}
+FLOW_QUICK = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 400, "batch_size": 256, "lr": 2e-3}
+
+
+def load_data(quick: bool = False) -> ImageLabelData:
+    from neurobridge.assemblies import unflatten_pixels
+    from neurobridge.datasets import load
+
+    train = load("mnist", split="train")
+    test = load("mnist", split="test")
+    images = unflatten_pixels(train).astype(np.float32)
+    labels = train.coords["label"].values
+    test_images = unflatten_pixels(test).astype(np.float32)
+    test_labels = test.coords["label"].values
+    unimodal, pool = slice(0, 50000), slice(50000, 60000)
+    if quick:
+        unimodal, pool = slice(0, 10000), slice(50000, 52000)
+        test_images, test_labels = test_images[:2000], test_labels[:2000]
+    return ImageLabelData("mnist", images[unimodal], labels[unimodal], images[pool], labels[pool], test_images, test_labels)
+
+
+def _setup(config: RunConfig):
+    data = load_data(config.quick)
+    if config.quick:
+        model_configs = {"image_vae": {"epochs": 3}, "classifier": {"epochs": 2}, "cnn": {"epochs": 3}, "fused_vae": {"epochs": 3}}
+    else:
+        model_configs = {"image_vae": {"epochs": 10}, "classifier": {"epochs": 3}, "cnn": {"epochs": 5}, "fused_vae": {"epochs": 10}}
+    return data, model_configs, (FLOW_QUICK if config.quick else FLOW)
+
+
+def run(config: RunConfig, store: ResultStore) -> None:
+    data, model_configs, flow = _setup(config)
+    run_image_label(config, store, data, model_configs=model_configs, flow=flow)
+
+
+def prepare(config: RunConfig) -> None:
+    """Train (or find in the cache) the reference models before parallel workers start."""
+    data, model_configs, _ = _setup(config)
+    build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))

@@ -1,0 +1,93 @@
+"""Figures: each metric against the labelled fraction, generated-image grids, 2-D embeddings."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_metrics", "plot_image_grid", "plot_embedding"]
+
+
+def _pyplot():
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.part.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def plot_metrics(table: pd.DataFrame, out: str | os.PathLike, *, metrics: Sequence[str] | None = None) -> list[Path]:
+    """One PNG per (experiment, metric): mean ± sd over seeds against the labelled fraction, one line per method."""
+    plt = _pyplot()
+    paths = []
+    for (experiment, metric), part in table.groupby(["experiment", "metric"]):
+        if metrics is not None and metric not in metrics:
+            continue
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        for method, rows in part.groupby("method"):
+            stats = rows.groupby("fraction")["value"].agg(["mean", "std"]).reset_index()
+            ax.errorbar(stats["fraction"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=2, label=method)
+        if part["fraction"].nunique() > 1 and part["fraction"].min() > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel("labelled fraction")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{experiment}: {metric}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        paths.append(_save(fig, Path(out) / f"{experiment}_{metric}.png"))
+        plt.close(fig)
+    return paths
+
+
+def plot_image_grid(images: np.ndarray, labels: np.ndarray, path: str | os.PathLike, *, per_class: int = 8, title: str = "") -> Path:
+    """A grid with one row per class and ``per_class`` generated images in each row."""
+    plt = _pyplot()
+    classes = np.unique(labels)
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * 0.7, len(classes) * 0.7), squeeze=False)
+    for r, c in enumerate(classes):
+        picks = np.flatnonzero(labels == c)[:per_class]
+        for k in range(per_class):
+            ax = axes[r, k]
+            ax.axis("off")
+            if k < len(picks):
+                ax.imshow(images[picks[k]], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_title(str(c), fontsize=6, loc="left")
+    if title:
+        fig.suptitle(title, fontsize=8)
+    path = _save(fig, Path(path))
+    plt.close(fig)
+    return path
+
+
+def plot_embedding(transported: np.ndarray, target: np.ndarray, labels_transported, labels_target, path: str | os.PathLike, *, title: str = "") -> Path:
+    """PCA of the target space (fit on the true target points): true targets as dots, transported points as crosses."""
+    from sklearn.decomposition import PCA
+
+    plt = _pyplot()
+    pca = PCA(n_components=2, random_state=0).fit(target)
+    a, b = pca.transform(target), pca.transform(transported)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    classes = np.unique(np.concatenate([np.asarray(labels_target), np.asarray(labels_transported)]))
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    for k, c in enumerate(classes):
+        color = cmap(k % cmap.N)
+        ax.scatter(*a[np.asarray(labels_target) == c].T, s=8, color=color, alpha=0.35)
+        ax.scatter(*b[np.asarray(labels_transported) == c].T, s=14, color=color, marker="x", label=str(c))
+    ax.set_title(title or "transported (x) vs true target (dots), PCA of target")
+    ax.legend(fontsize=6, ncol=2, markerscale=1.2)
+    path = _save(fig, Path(path))
+    plt.close(fig)
+    return path
