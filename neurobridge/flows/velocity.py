@@ -178,17 +178,18 @@ def build_velocity(
     """Build the velocity network called ``network`` (a key of :data:`NETWORKS`) on the CPU.
 
     ``overrides`` replace the preset's ``width``, ``depth``, ``mlp_ratio`` or ``time_dim``; ``seed`` seeds the
-    initialisation through a private :class:`torch.Generator`.
+    initialisation through a private :class:`torch.Generator`. The global CPU random state is left as it was
+    (``nn.Linear``'s own default initialisation runs inside :func:`torch.random.fork_rng` and is overwritten).
     """
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {sorted(NETWORKS)}; got {network!r}")
     spec = {**NETWORKS[network], **overrides}
     kind = spec.pop("kind")
     generator = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+    cls = AdaLNZeroMLP if kind == "adaln" else ConcatMLP
     try:
-        if kind == "adaln":
-            return AdaLNZeroMLP(d_x, d_y, generator=generator, **spec)
-        return ConcatMLP(d_x, d_y, generator=generator, **spec)
+        with torch.random.fork_rng(devices=[]):
+            return cls(d_x, d_y, generator=generator, **spec)
     except TypeError as err:
         raise ValueError(f"network_kwargs {overrides} do not fit network {network!r}: {err}") from None
 

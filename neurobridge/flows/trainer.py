@@ -1,0 +1,443 @@
+"""The training loop of a conditional flow: optimiser, schedule, EMA, mixed precision, validation, checkpoints, DDP.
+
+One optimisation step: draw ``batch_size`` pairs from the :class:`~neurobridge.flows.pairs.PairSampler` (numpy
+generator), draw the path noise (torch generator), take an Adam/AdamW step on the flow-matching loss of
+:class:`~neurobridge.flows.matcher.FlowMatcher` with gradient-norm clipping, step the learning-rate schedule
+(linear warm-up, then cosine decay to ``min_lr_ratio * lr``; Loshchilov & Hutter 2017), and update the EMA weights.
+
+Speed: Adam/AdamW use PyTorch's fused implementation on the CPU and CUDA where available, and the loop never
+synchronises with the device inside a step. Losses accumulate in a device buffer that is
+read every ``log_every`` steps (progress bar, history, non-finite check naming the exact step).
+
+Reproducibility: all randomness comes from one :class:`torch.Generator` and one :class:`numpy.random.Generator`
+seeded from ``seed``. A checkpoint holds the network, optimiser, schedule, EMA, gradient scaler, both generators'
+states, the sampler's state (if it has one), the history, the early-stopping state and the caller's ``extra_state``
+(normalisation, model configuration); resuming on the CPU continues bit-identically.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from .._device import resolve_device
+from .checkpoint import CHECKPOINT_NAME, atomic_save, read_checkpoint
+from .distributed import DistributedContext, all_reduce_mean, current_context, shard_bounds
+from .matcher import FlowMatcher
+from .pairs import PairSampler, check_pair_indices
+
+__all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "WarmupCosine"]
+
+CHECKPOINT_FORMAT = "neurobridge.flows.checkpoint/1"
+_RESUME_FREE_KEYS = {"progress", "checkpoint_every", "log_every"}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; ``step`` is the (1-based) optimisation step where it happened."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of :class:`Trainer`.
+
+    ``batch_size`` is the global batch (split across ranks under DDP). ``warmup`` is a number of steps (int) or a
+    fraction of ``steps`` (float < 1). ``ema`` is the EMA decay (e.g. 0.999) or None. ``precision``: "auto" (bf16
+    autocast on a CUDA device that supports it, else fp16 with loss scaling; fp32 elsewhere), "fp32", "bf16", "fp16".
+    ``patience`` counts validations (every ``val_every`` steps) without an improvement of at least ``min_delta``.
+    """
+
+    steps: int = 2000
+    batch_size: int = 256
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup: int | float = 0.05
+    min_lr_ratio: float = 0.0
+    grad_clip: float | None = 1.0
+    ema: float | None = None
+    precision: str = "auto"
+    seed: int = 0
+    log_every: int = 50
+    val_every: int = 100
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    checkpoint_every: int | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        self.betas = tuple(float(b) for b in self.betas)
+        positive_ints = ("steps", "batch_size", "log_every", "val_every")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive finite number; got {self.lr!r}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be 'adam' or 'adamw'; got {self.optimizer!r}")
+        if isinstance(self.warmup, float) and not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup as a float is a fraction of steps in [0, 1); got {self.warmup!r}")
+        if isinstance(self.warmup, int) and self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0 steps; got {self.warmup!r}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must lie in [0, 1]; got {self.min_lr_ratio!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be a positive number or None; got {self.grad_clip!r}")
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise ValueError(f"ema is the EMA decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16'; got {self.precision!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise ValueError(f"patience must be a positive integer (validations without improvement) or None; got {self.patience!r}")
+        if self.checkpoint_every is not None and (not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1):
+            raise ValueError(f"checkpoint_every must be a positive integer or None; got {self.checkpoint_every!r}")
+
+    @property
+    def warmup_steps(self) -> int:
+        return int(round(self.warmup * self.steps)) if isinstance(self.warmup, float) else int(self.warmup)
+
+
+class WarmupCosine:
+    """Learning-rate factor: ``(s + 1) / W`` for ``s < W``, then ``r + (1 - r) (1 + cos(pi p)) / 2`` with
+    ``p = (s - W) / (S - W)`` (linear warm-up, cosine decay to ``r = min_lr_ratio``)."""
+
+    def __init__(self, steps: int, warmup: int, min_lr_ratio: float = 0.0):
+        self.steps, self.warmup, self.min_lr_ratio = steps, min(warmup, steps), min_lr_ratio
+
+    def __call__(self, s: int) -> float:
+        if s < self.warmup:
+            return (s + 1) / self.warmup
+        progress = min(1.0, (s - self.warmup) / max(1, self.steps - self.warmup))
+        return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError(f"precision='fp16' needs a CUDA device (loss scaling); the device is {device}. Use 'bf16' or 'fp32'")
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def _make_optimizer(config: TrainConfig, params, device: torch.device) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    params = list(params)
+    kwargs = dict(lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return cls(params, fused=True, **kwargs)
+        except (RuntimeError, ValueError):
+            pass
+    return cls(params, **kwargs)
+
+
+@dataclass
+class _EarlyStopping:
+    best: float = math.inf
+    best_step: int = 0
+    bad: int = 0
+    stopped: bool = False
+    best_state: dict | None = field(default=None, repr=False)
+
+
+class Trainer:
+    """Train ``velocity`` on pairs from ``sampler`` indexing the pools ``x_pool`` (n, d_x) and ``y_pool`` (m, d_y).
+
+    The pools are the (already normalised) float tensors the network sees. ``val_pairs`` is an optional
+    ``(source_index, target_index)`` held-out set scored every ``config.val_every`` steps with fixed noise.
+    ``checkpoint_dir`` receives ``checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end of
+    :meth:`train`. Under an initialised ``torch.distributed`` process group the network is wrapped in
+    DistributedDataParallel (see :mod:`neurobridge.flows.distributed`).
+    """
+
+    def __init__(
+        self,
+        velocity: nn.Module,
+        x_pool: torch.Tensor,
+        y_pool: torch.Tensor,
+        sampler: PairSampler,
+        *,
+        matcher: FlowMatcher | None = None,
+        config: TrainConfig | None = None,
+        device: str | torch.device = "auto",
+        val_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+        checkpoint_dir: str | Path | None = None,
+        extra_state: dict | None = None,
+        context: DistributedContext | None = None,
+    ):
+        if not callable(getattr(sampler, "sample", None)):
+            raise TypeError(
+                f"sampler must have a sample(batch_size, rng) method returning (source_index, target_index); got {type(sampler).__name__}"
+            )
+        for name, pool in (("x_pool", x_pool), ("y_pool", y_pool)):
+            if not isinstance(pool, torch.Tensor) or pool.ndim != 2 or len(pool) == 0:
+                raise ValueError(f"{name} must be a non-empty 2-D torch tensor (points x features); got {getattr(pool, 'shape', type(pool))}")
+        self.config = config or TrainConfig()
+        self.matcher = matcher or FlowMatcher()
+        self.context = context or current_context()
+        self.device = resolve_device(device)
+        self.sampler = sampler
+        self.extra_state = dict(extra_state or {})
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.shard = shard_bounds(self.config.batch_size, self.context)
+
+        self.network = velocity.to(self.device)
+        self.x_pool = x_pool.to(self.device, torch.float32)
+        self.y_pool = y_pool.to(self.device, torch.float32)
+        self.d_y = self.y_pool.shape[1]
+        self.amp_dtype = _amp_dtype(self.config.precision, self.device)
+        self.optimizer = _make_optimizer(self.config, self.network.parameters(), self.device)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, WarmupCosine(self.config.steps, self.config.warmup_steps, self.config.min_lr_ratio)
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.ema = (
+            AveragedModel(self.network, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=False)
+            if self.config.ema is not None
+            else None
+        )
+        self.generator = torch.Generator(device=self.device).manual_seed(self.config.seed)
+        self.rng = np.random.default_rng(self.config.seed)
+        self._train_net = self._wrap_ddp(self.network)
+
+        self.step = 0
+        self.history: dict[str, list] = {"step": [], "loss": [], "val_step": [], "val_loss": []}
+        self.early = _EarlyStopping()
+        self._losses = torch.zeros(self.config.log_every, device=self.device)
+        self._pending = 0
+        self._val = self._prepare_validation(val_pairs)
+
+    def _wrap_ddp(self, net: nn.Module) -> nn.Module:
+        if not self.context.is_distributed:
+            return net
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index if self.device.index is not None else torch.cuda.current_device()] if self.device.type == "cuda" else None
+        return DistributedDataParallel(net, device_ids=ids)
+
+    def _prepare_validation(self, val_pairs):
+        if val_pairs is None:
+            return None
+        src, tgt = check_pair_indices(*val_pairs, len(self.x_pool), len(self.y_pool), name="val_pairs")
+        if len(src) == 0:
+            return None
+        noise_gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 7919)
+        noise = self.matcher.draw(len(src), self.d_y, generator=noise_gen, device=self.device)
+        return torch.from_numpy(src).to(self.device), torch.from_numpy(tgt).to(self.device), noise
+
+    @property
+    def eval_network(self) -> nn.Module:
+        """The weights used for validation and transport: the EMA copy when ``ema`` is set, else the raw network."""
+        return self.ema.module if self.ema is not None else self.network
+
+    @property
+    def finished(self) -> bool:
+        return self.step >= self.config.steps or self.early.stopped
+
+    def train(self, stop_at: int | None = None) -> dict[str, list]:
+        """Run until ``config.steps`` (or ``stop_at`` steps in total, to split a run into sessions), early stopping
+        or a non-finite loss (:class:`NonFiniteLossError`). Returns the history."""
+        end = self.config.steps if stop_at is None else min(int(stop_at), self.config.steps)
+        bar = self._progress_bar(end)
+        try:
+            self.network.train()
+            while self.step < end and not self.early.stopped:
+                self._one_step()
+                self.step += 1
+                if self._pending == self.config.log_every or self.step == end:
+                    self._flush(bar)
+                if self._val is not None and self.step % self.config.val_every == 0:
+                    self._validate_and_check_patience()
+                if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+                    self.save_checkpoint()
+            self._flush(bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.checkpoint_dir is not None and (self.config.checkpoint_every is None or self.step % self.config.checkpoint_every):
+            self.save_checkpoint()
+        if self.finished and self.config.restore_best and self.early.best_state is not None:
+            self.eval_network.load_state_dict(self.early.best_state)
+        self.eval_network.eval()
+        return self.history
+
+    def _progress_bar(self, end: int):
+        if not (self.config.progress and self.context.is_main):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=end, initial=self.step, desc="flow", unit="step", dynamic_ncols=True, leave=False)
+
+    def _draw_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        batch = self.config.batch_size
+        out = self.sampler.sample(batch, self.rng)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(f"sampler.sample must return a tuple (source_index, target_index); got {type(out).__name__}")
+        src, tgt = np.asarray(out[0]), np.asarray(out[1])
+        if src.shape != (batch,) or tgt.shape != (batch,):
+            raise ValueError(f"sampler.sample({batch}, rng) returned index arrays of shapes {src.shape} and {tgt.shape}; both must be ({batch},)")
+        return check_pair_indices(src, tgt, len(self.x_pool), len(self.y_pool), name=f"sampler batch at step {self.step + 1}")
+
+    def _one_step(self) -> None:
+        src, tgt = self._draw_batch()
+        noise = self.matcher.draw(self.config.batch_size, self.d_y, generator=self.generator, device=self.device)
+        start, stop = self.shard
+        if self.context.is_distributed:
+            src, tgt, noise = src[start:stop], tgt[start:stop], noise.shard(start, stop)
+        xb = self.x_pool.index_select(0, torch.from_numpy(src).to(self.device, non_blocking=True))
+        yb = self.y_pool.index_select(0, torch.from_numpy(tgt).to(self.device, non_blocking=True))
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            loss = self.matcher.loss(self._train_net, xb, yb, noise)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler.is_enabled():
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
+        if self.scaler.is_enabled():
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.network)
+        self._losses[self._pending] = loss.detach()
+        self._pending += 1
+
+    def _flush(self, bar) -> None:
+        if self._pending == 0:
+            return
+        values = all_reduce_mean(self._losses[: self._pending], self.context).cpu().tolist()
+        first = self.step - self._pending + 1
+        self._pending = 0
+        for offset, value in enumerate(values):
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"the training loss became {value} at step {first + offset} (of {self.config.steps}). "
+                    "Check the pools for NaN/inf values, or lower lr / keep grad_clip set.",
+                    step=first + offset,
+                )
+        self.history["step"].extend(range(first, first + len(values)))
+        self.history["loss"].extend(values)
+        if bar is not None:
+            bar.update(self.step - bar.n)
+            postfix = {"loss": f"{np.mean(values):.4f}"}
+            if self.history["val_loss"]:
+                postfix["val"] = f"{self.history['val_loss'][-1]:.4f}"
+            bar.set_postfix(postfix, refresh=False)
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        """Flow-matching loss of :attr:`eval_network` on the validation pairs, with noise fixed at construction."""
+        if self._val is None:
+            raise ValueError("no validation pairs were given; pass val_pairs=(source_index, target_index)")
+        src, tgt, noise = self._val
+        net = self.eval_network
+        was_training = net.training
+        net.eval()
+        total, n = 0.0, len(src)
+        chunk = max(self.config.batch_size, 1024)
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+                part = self.matcher.loss(net, self.x_pool[src[a:b]], self.y_pool[tgt[a:b]], noise.shard(a, b))
+            total += part.item() * (b - a)
+        net.train(was_training)
+        return total / n
+
+    def _validate_and_check_patience(self) -> None:
+        value = self.validation_loss()
+        self.history["val_step"].append(self.step)
+        self.history["val_loss"].append(value)
+        if value < self.early.best - self.config.min_delta:
+            self.early.best, self.early.best_step, self.early.bad = value, self.step, 0
+            self.early.best_state = {k: v.detach().clone() for k, v in self.eval_network.state_dict().items()}
+        else:
+            self.early.bad += 1
+            if self.config.patience is not None and self.early.bad >= self.config.patience:
+                self.early.stopped = True
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a bit-identical resume needs (see the module docstring)."""
+        sampler_state = self.sampler.state_dict() if callable(getattr(self.sampler, "state_dict", None)) else None
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "config": asdict(self.config),
+            "velocity": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "torch_generator": self.generator.get_state(),
+            "numpy_generator": self.rng.bit_generator.state,
+            "sampler": sampler_state,
+            "history": self.history,
+            "early_stopping": asdict(self.early),
+            "extra": self.extra_state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; the configuration must match except progress/log/checkpoint frequency."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"not a flow checkpoint (format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+        mine, theirs = asdict(self.config), dict(state["config"])
+        theirs["betas"] = tuple(theirs["betas"])
+        differ = sorted(k for k in mine if k not in _RESUME_FREE_KEYS and mine[k] != theirs.get(k))
+        if differ:
+            raise ValueError(
+                "cannot resume: the checkpoint was trained with different settings "
+                + ", ".join(f"{k}={theirs.get(k)!r} (now {mine[k]!r})" for k in differ)
+                + "; use the same settings or start without resume"
+            )
+        self.network.load_state_dict(state["velocity"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.generator.set_state(state["torch_generator"].cpu())
+        self.rng.bit_generator.state = state["numpy_generator"]
+        if state["sampler"] is not None:
+            if not callable(getattr(self.sampler, "load_state_dict", None)):
+                raise ValueError(f"the checkpoint holds sampler state but {type(self.sampler).__name__} has no load_state_dict")
+            self.sampler.load_state_dict(state["sampler"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.early = _EarlyStopping(**state["early_stopping"])
+        self.extra_state = dict(state.get("extra") or {})
+        self.step = int(state["step"])
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
+        """Write :meth:`state_dict` atomically to ``path`` (default ``checkpoint_dir/checkpoint.pt``); rank 0 only."""
+        if path is None:
+            if self.checkpoint_dir is None:
+                raise ValueError("no checkpoint path: pass path=... or construct the Trainer with checkpoint_dir=...")
+            path = self.checkpoint_dir / CHECKPOINT_NAME
+        if not self.context.is_main:
+            return None
+        return atomic_save(self.state_dict(), path)
+
+    def load_checkpoint(self, path: str | Path | None = None) -> None:
+        """Resume from ``path`` (default ``checkpoint_dir/checkpoint.pt``)."""
+        if path is None:
+            if self.checkpoint_dir is None:
+                raise ValueError("no checkpoint path: pass path=... or construct the Trainer with checkpoint_dir=...")
+            path = self.checkpoint_dir / CHECKPOINT_NAME
+        self.load_state_dict(read_checkpoint(path, map_location=self.device))
