@@ -54,6 +54,8 @@ class Aligner:
     metric : distance inside each space, ``"cosine"`` (default) or ``"euclidean"``.
     cost_mode : ``"exact"`` min over bridges, ``"class"`` min over classes (label-matched bridges), ``"softmin"``.
     k, temperature : the exemplar coupling's neighbours and softmax temperature.
+    solver_kwargs : passed to :func:`neurobridge.couplings.solve` (default ``{"tol": 1e-4}``: marginal error 1e-4,
+        ample for drawing training pairs; ``max_iter``, ``on_fail="warn"``, ...).
     flow : velocity network, ``"small"``, ``"medium"``, ``"large"`` or ``"mlp"``; ``flow_kwargs`` go to
         :class:`~neurobridge.flows.ConditionalFlow` (e.g. ``network_kwargs``, ``sigma``, ``ema``).
     steps, batch_size, lr : flow training.
@@ -74,6 +76,7 @@ class Aligner:
         cost_mode: str = "exact",
         k: int = 10,
         temperature: float = 0.1,
+        solver_kwargs: dict | None = None,
         flow: str = "small",
         flow_kwargs: dict | None = None,
         steps: int = 2000,
@@ -92,6 +95,7 @@ class Aligner:
         self.cost_mode = cost_mode
         self.k = k
         self.temperature = temperature
+        self.solver_kwargs = solver_kwargs
         self.flow = flow
         self.flow_kwargs = flow_kwargs
         self.steps = steps
@@ -105,7 +109,7 @@ class Aligner:
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
-            "coupling", "epsilon", "unbalanced", "metric", "cost_mode", "k", "temperature", "flow", "flow_kwargs",
+            "coupling", "epsilon", "unbalanced", "metric", "cost_mode", "k", "temperature", "solver_kwargs", "flow", "flow_kwargs",
             "steps", "batch_size", "lr", "ode_steps", "ode_method", "device", "seed", "progress")}
 
     def __repr__(self) -> str:
@@ -142,6 +146,9 @@ class Aligner:
                 raise ValueError(f"bridges were sampled from a {side} of {expected} points but fit got {actual}; pass the same pools")
         return bridges
 
+    def _solver_kwargs(self) -> dict:
+        return {"tol": 1e-4, **(self.solver_kwargs or {})}
+
     def _build_sampler(self, x: np.ndarray, y: np.ndarray, bridges):
         from neurobridge import couplings as cp
 
@@ -152,10 +159,11 @@ class Aligner:
                     f"bridge-ot builds a dense {x.shape[0]} x {y.shape[0]} plan; for pools this large prefer "
                     "coupling='minibatch-bridge-ot' or 'exemplar'", stacklevel=3)
             cost = cp.bridge_cost(x, y, bridges, metric=self.metric, mode=self.cost_mode)
-            coupling = cp.solve(cost.cost, epsilon=eps, unbalanced=self.unbalanced)
+            coupling = cp.solve(cost.cost, epsilon=eps, unbalanced=self.unbalanced, **self._solver_kwargs())
             return coupling, coupling.pair_sampler()
         if self.coupling == "minibatch-bridge-ot":
-            return None, cp.MinibatchBridgeSampler(x, y, bridges, epsilon=eps, metric=self.metric, unbalanced=self.unbalanced)
+            return None, cp.MinibatchBridgeSampler(x, y, bridges, epsilon=eps, metric=self.metric, unbalanced=self.unbalanced,
+                                                   solver_kwargs=self._solver_kwargs())
         if self.coupling == "exemplar":
             return None, cp.ExemplarSampler(x, y, bridges, k=self.k, temperature=self.temperature, metric=self.metric)
         if self.coupling == "supervised":

@@ -12,6 +12,8 @@ _NAMES = {
     "PredictivityResult": "predictivity",
     "CeilingResult": "predictivity",
     "linear_probe_readout": "readout",
+    "LinearProbe": "readout",
+    "PrototypeReadout": "readout",
     "prototype_readout": "readout",
     "ReadoutResult": "readout",
     "generation_metrics": "generation",

@@ -73,9 +73,9 @@ EXPERIMENTS = {
         ExperimentSpec(
             "majaj", "neurobridge.experiments.majaj",
             "MajajHong2015 IT/V4 responses -> a CNN layer on the same HvM images; identification and neural predictivity",
-            ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg"),
-            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg")},
-            quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg")},
+            ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer"),
+            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
+            quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
         ),
     )

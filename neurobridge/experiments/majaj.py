@@ -1,0 +1,156 @@
+"""``neurobridge run majaj``: biological-to-artificial alignment on MajajHong2015.
+
+Source: trial-level IT (``--option region=V4`` for V4) responses, one point per trial. Target: a model layer's
+activations on the same HvM images. Offline this is a small seeded, randomly initialised CNN on 64x64 grey images
+(``--option model=random-cnn``, layer ``pool``); with network access any torchvision/timm model works
+(``--option model=torchvision:alexnet --option layer=features.12``). Data: the real 25-image slice
+(``--option data=slice25``, default) or Brain-Score's public assembly where present (``data=public``).
+
+Per (labelled fraction, seed): a stratified (by category) fraction of the stimuli are labelled; every trial of a
+labelled stimulus is a bridge to that stimulus' model activation. Test points are the trials of the other stimuli.
+
+- ``category_accuracy``: transported trials read out with a linear probe fitted on the model layer (all stimuli, with
+  their categories: the model's own readout); the end-to-end baseline ``e2e-logreg`` is a decoder trained on the
+  neural trials of the labelled stimuli.
+- ``image_top1`` / ``image_top5``: is the true image's model activation the nearest (cosine) to the transported trial,
+  among all stimuli? On the slice every object appears in a single image, so object identification equals image
+  identification there. A decoder trained on labelled stimuli cannot name unseen images, so ``e2e-logreg`` has none.
+- ``neural_predictivity`` (method ``model-layer``, the same at every fraction and seed): Brain-Score's PLS
+  predictivity of the region from the model layer on trial-level presentations, with ``neural_predictivity_raw`` and
+  the internal-consistency ``ceiling`` (normalisation r^2/c).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from neurobridge.experiments.config import RunConfig
+from neurobridge.experiments.results import ResultStore
+
+__all__ = ["run", "prepare", "RandomCNN", "model_layer"]
+
+FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 800, "batch_size": 256, "lr": 2e-3}
+
+
+class RandomCNN(torch.nn.Module):
+    """A small CNN with seeded random weights: fixed, reproducible features without downloading anything."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+            self.conv1 = torch.nn.Conv2d(1, 16, 5, stride=2, padding=2)
+            self.conv2 = torch.nn.Conv2d(16, 32, 3, stride=2, padding=1)
+            self.pool = torch.nn.AdaptiveAvgPool2d(4)
+
+    def forward(self, x):
+        return self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))))).flatten(1)
+
+
+def neural_data(config: RunConfig):
+    from neurobridge.datasets import load
+
+    variant = config.options.get("data", "slice25")
+    region = config.options.get("region", "IT")
+    return load(f"majajhong2015.{variant}", region=region, average=False)
+
+
+def model_layer(config: RunConfig, stimulus_ids):
+    """The target model's activations on the stimuli (an assembly with category_name/object_name coords)."""
+    from neurobridge.activations import load_pretrained, record_activations
+    from neurobridge.datasets import load
+
+    variant = config.options.get("data", "slice25")
+    spec = str(config.options.get("model", "random-cnn"))
+    if spec == "random-cnn":
+        images = load("hvm", variant=variant, stimulus_ids=stimulus_ids, size=64)
+        return record_activations(RandomCNN(int(config.options.get("model_seed", 0))), images, [config.options.get("layer", "pool")],
+                                  device=config.device, progress=False)
+    source, _, name = spec.partition(":")
+    model, preprocess = load_pretrained(name, source=source)
+    images = load("hvm", variant=variant, stimulus_ids=stimulus_ids, size=256, mode="RGB")
+    return record_activations(model, images, [config.options.get("layer", "features.12")], preprocess=preprocess, device=config.device, progress=config.progress)
+
+
+def prepare(config: RunConfig) -> None:
+    neural = neural_data(config)
+    model_layer(config, list(dict.fromkeys(neural.coords["stimulus_id"].values)))
+
+
+def _labelled_stimuli(stimuli, categories, fraction: float, seed: int) -> np.ndarray:
+    """A seeded fraction of the stimuli, stratified by category, at least one stimulus in all."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for category in np.unique(categories):
+        members = stimuli[categories == category]
+        take = int(round(fraction * len(members)))
+        chosen.extend(rng.choice(members, size=take, replace=False).tolist())
+    if not chosen:
+        chosen = [rng.choice(stimuli)]
+    if len(chosen) >= len(stimuli):
+        chosen = chosen[:-1]
+    return np.array(sorted(chosen))
+
+
+def _identification(points: np.ndarray, model: np.ndarray, true_rows: np.ndarray) -> tuple[float, float]:
+    a = points / np.linalg.norm(points, axis=1, keepdims=True).clip(1e-12)
+    b = model / np.linalg.norm(model, axis=1, keepdims=True).clip(1e-12)
+    rank = (a @ b.T).argsort(1)[:, ::-1]
+    hits = rank == true_rows[:, None]
+    return float(hits[:, :1].any(1).mean()), float(hits[:, :5].any(1).mean())
+
+
+def run(config: RunConfig, store: ResultStore) -> None:
+    from neurobridge.align import Aligner
+    from neurobridge.baselines import RegressionMap, SupervisedClassifier
+    from neurobridge.bridges import Bridges
+    from neurobridge.evaluate import LinearProbe, neural_predictivity
+
+    neural = neural_data(config)
+    stimuli = np.array(list(dict.fromkeys(neural.coords["stimulus_id"].values)))
+    model = model_layer(config, stimuli)
+    model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[np.flatnonzero(neural.coords["stimulus_id"].values == s)[0] for s in stimuli]]))
+    x = neural.values.astype(np.float32)
+    y = model.values.astype(np.float32)
+    trial_stimulus = neural.coords["stimulus_id"].values
+    row_of = {s: i for i, s in enumerate(stimuli)}
+    trial_row = np.array([row_of[s] for s in trial_stimulus])
+    categories = model.coords["category_name"].values
+    trial_category = categories[trial_row]
+    probe = LinearProbe().fit(y, categories)
+    flow = {**FLOW, "steps": 400} if config.quick else FLOW
+
+    for fraction, seed, method in tqdm(config.units(), desc=config.experiment, disable=not config.progress):
+        if store.done(method, fraction, seed):
+            continue
+        start = time.perf_counter()
+        if method == "model-layer":
+            result = neural_predictivity(model, neural, trials="presentations")
+            store.add(method, fraction, seed, {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
+                                               "ceiling": float(result.ceiling), "neural_predictivity_error": result.error})
+            continue
+        labelled = _labelled_stimuli(stimuli, categories, fraction, seed)
+        bridge_trials = np.flatnonzero(np.isin(trial_stimulus, labelled))
+        test_trials = np.flatnonzero(~np.isin(trial_stimulus, labelled))
+        bridges = Bridges.from_indices(bridge_trials, trial_row[bridge_trials], trial_category[bridge_trials], n_source=len(x), n_target=len(y), match="stimulus_id")
+        metrics = {"n_bridges": len(bridges), "n_labelled_stimuli": len(labelled)}
+        if method == "e2e-logreg":
+            decoder = SupervisedClassifier("logistic", seed=seed).fit(x, trial_category, labelled=bridge_trials)
+            metrics["category_accuracy"] = float(np.mean(decoder.predict(x[test_trials]) == trial_category[test_trials]))
+        else:
+            if method == "ridge":
+                transported = RegressionMap("ridge").fit(x[bridge_trials], y[trial_row[bridge_trials]]).transform(x[test_trials])
+            else:
+                coupling = "supervised" if method == "supervised-flow" else method
+                aligner = Aligner(coupling, seed=seed, device=config.device, progress=False, **flow).fit(x, y, bridges)
+                transported = np.asarray(aligner.transform(x[test_trials], n_samples=8))
+            transported = np.asarray(transported, dtype=np.float32)
+            metrics["category_accuracy"] = float(np.mean(probe.predict(transported) == trial_category[test_trials]))
+            metrics["image_top1"], metrics["image_top5"] = _identification(transported, y, trial_row[test_trials])
+        metrics["fit_seconds"] = time.perf_counter() - start
+        store.add(method, fraction, seed, metrics)
+

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+
+from neurobridge import Aligner, Bridges
+from neurobridge.assemblies import make_assembly
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def clusters(seed=0, n_per=60, d_x=6, d_y=3):
+    """Three well-separated classes; the target is a random linear image of the source in another dimension."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(3, d_x))
+    labels = np.repeat(np.arange(3), n_per)
+    x = centres[labels] + rng.normal(scale=0.3, size=(len(labels), d_x))
+    W = rng.normal(size=(d_x, d_y))
+    y = x @ W
+    perm = rng.permutation(len(labels))
+    return x.astype(np.float32), labels, y[perm].astype(np.float32), labels[perm], W
+
+
+FAST = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 64, "depth": 2}}, "steps": 300, "lr": 3e-3, "progress": False}
+
+
+@pytest.mark.parametrize("coupling", ["bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised"])
+def test_transported_points_land_in_their_class(coupling):
+    x, lx, y, ly, _ = clusters()
+    bridges = Bridges.from_labels(lx, ly, 0.1, seed=0)
+    aligner = Aligner(coupling, seed=0, **FAST).fit(x, y, bridges)
+    out = aligner.transform(x)
+    centroids = np.stack([y[ly == c].mean(0) for c in range(3)])
+    nearest = np.argmin(((out[:, None, :] - centroids[None]) ** 2).sum(-1), axis=1)
+    assert np.mean(nearest == lx) > 0.9
+    assert out.shape == (len(x), y.shape[1])
+
+
+def test_assemblies_keep_source_presentation_and_target_neuroid_coords():
+    x, lx, y, ly, _ = clusters()
+    source = make_assembly(x, presentation={"label": lx})
+    target = make_assembly(y, presentation={"label": ly}, neuroid_id=["t_a", "t_b", "t_c"])
+    bridges = Bridges.sample(source, target, 0.1, match="label", seed=1)
+    out = Aligner("bridge-ot", seed=0, **FAST).fit(source, target, bridges).transform(source)
+    assert list(out.coords["neuroid_id"].values) == ["t_a", "t_b", "t_c"]
+    np.testing.assert_array_equal(out.coords["stimulus_id"].values, source.coords["stimulus_id"].values)
+    np.testing.assert_array_equal(out.coords["label"].values, lx)
+
+
+def test_seeded_fit_is_deterministic():
+    x, lx, y, ly, _ = clusters()
+    bridges = Bridges.from_labels(lx, ly, 0.1, seed=0)
+    a = Aligner("bridge-ot", seed=3, **FAST).fit(x, y, bridges).transform(x[:10])
+    b = Aligner("bridge-ot", seed=3, **FAST).fit(x, y, bridges).transform(x[:10])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_inputs_are_named():
+    x, lx, y, ly, _ = clusters()
+    bridges = Bridges.from_labels(lx, ly, 0.1, seed=0)
+    with pytest.raises(ValueError, match="coupling must be one of"):
+        Aligner("magic").fit(x, y, bridges)
+    with pytest.raises(ValueError, match="epsilon"):
+        Aligner("bridge-ot", epsilon=0.0).fit(x, y, bridges)
+    with pytest.raises(TypeError, match="Bridges"):
+        Aligner("bridge-ot").fit(x, y, [(0, 1)])
+    with pytest.raises(ValueError, match="same pools|beyond the pools"):
+        Aligner("bridge-ot").fit(x[:50], y, bridges)
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        Aligner("bridge-ot").fit(bad, y, bridges)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Aligner().transform(x)

@@ -1,0 +1,82 @@
+"""The experiments CI runs: digits --quick, mnist --quick, majaj on the real slice, text-image --quick."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurobridge.experiments.config import RunConfig
+from neurobridge.experiments.registry import EXPERIMENTS, run_experiment
+from neurobridge.experiments.results import COLUMNS, ResultStore, format_summary
+
+
+def quick(name, out, **options):
+    spec = EXPERIMENTS[name]
+    d = spec.quick_defaults
+    return RunConfig(name, d["fractions"], d["seeds"], d["methods"], out, quick=True, progress=False, options=options)
+
+
+def check_table(table, name, methods):
+    assert list(table.columns) == COLUMNS
+    mine = table[table.experiment == name]
+    assert set(mine.method) == set(methods)
+    assert np.isfinite(mine.value).all()
+    return mine
+
+
+def test_digits_quick_runs_every_method_and_resumes(tmp_path):
+    config = quick("digits", tmp_path, jobs=2)
+    table = run_experiment(config)
+    mine = check_table(table, "digits", config.methods)
+    acc = mine[mine.metric == "recognition_accuracy"]
+    assert (acc.value > 0.3).all(), acc
+    assert set(mine[mine.metric == "generation_accuracy"].method) >= {"bridge-ot", "e2e-fused-vae"}
+    assert (tmp_path / "results.csv").is_file() and (tmp_path / "results.nc").is_file()
+    assert (tmp_path / "plots" / "digits_recognition_accuracy.png").is_file()
+    assert list((tmp_path / "figures").glob("digits_generated_bridge-ot_*.png"))
+    stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "units").glob("*.json")}
+    again = run_experiment(config)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "units").glob("*.json")} == stamp
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_mnist_quick(tmp_path, shared_data):
+    shared_data("train-images-idx3-ubyte.gz")
+    config = quick("mnist", tmp_path, jobs=1)
+    mine = check_table(run_experiment(config), "mnist", config.methods)
+    acc = mine[mine.metric == "recognition_accuracy"].set_index("method").value
+    assert acc["e2e-logreg"] > 0.6 and acc["bridge-ot"] > 0.3
+
+
+def test_majaj_on_the_slice_via_cli(tmp_path, shared_data):
+    shared_data("majajhong2015_slice25.nc")
+    out = subprocess.run([sys.executable, "-m", "neurobridge.cli", "run", "majaj", "--quick", "--out", str(tmp_path), "--no-progress", "--jobs", "1"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "results.csv")
+    mine = check_table(table, "majaj", EXPERIMENTS["majaj"].quick_defaults["methods"])
+    ceiling = mine[(mine.metric == "ceiling")].value.iloc[0]
+    assert 0.3 < ceiling <= 1.0
+    assert "category_accuracy" in out.stdout
+
+
+def test_text_image_quick(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    config = quick("text-image", tmp_path, jobs=1)
+    mine = check_table(run_experiment(config), "text-image", config.methods)
+    assert (mine[mine.metric == "recognition_accuracy"].value > 0.2).all()
+
+
+def test_summary_shows_mean_and_sd(tmp_path):
+    store = ResultStore(tmp_path, "toy")
+    store.add("m", 0.1, 0, {"acc": 0.5})
+    store.add("m", 0.1, 1, {"acc": 0.7})
+    text = format_summary(store.write())
+    assert "0.600 ± 0.141" in text
+
+
+def test_bad_fraction_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="fractions"):
+        RunConfig("digits", (0.0,), (0,), ("ridge",), tmp_path)
