@@ -392,6 +392,9 @@ def _netcdf_safe(assembly: xr.DataArray) -> xr.DataArray:
         else:
             attrs["json:" + key] = json.dumps(value, default=str)
     assembly.attrs = attrs
+    assembly.encoding = {}
+    for key in assembly.coords:
+        assembly.coords[key].encoding = {}
     return assembly
 
 

@@ -9,6 +9,7 @@ import importlib
 _NAMES = {
     "internal_consistency": "predictivity",
     "neural_predictivity": "predictivity",
+    "neural_predictivity_by_region": "predictivity",
     "PredictivityResult": "predictivity",
     "CeilingResult": "predictivity",
     "linear_probe_readout": "readout",

@@ -22,7 +22,7 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     computed, as :func:`scipy.stats.pearsonr` does, as the dot product of the two unit-normalised centred columns
     and clipped to ``[-1, 1]``. A column that is exactly constant in either input gives ``NaN`` (scipy returns NaN
     with a ``ConstantInputWarning`` there; Brain-Score keeps that NaN and skips it when it takes the median).
-    Needs at least two rows.
+    Needs at least two rows; with exactly two, r is +-1 and is rounded to it, as scipy does.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -38,6 +38,8 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         bn = bm / np.linalg.norm(bm, axis=0, keepdims=True)
         r = np.einsum("ij,ij->j", an, bn)
     r = np.clip(r, -1.0, 1.0)
+    if a.shape[0] == 2:
+        r = np.round(r)
     r[constant] = np.nan
     return r
 

@@ -1,0 +1,552 @@
+"""Brain-Score-exact neural predictivity and internal-consistency ceiling.
+
+Reproduces, number for number, Brain-Score's ``pls`` metric and ``internal_consistency`` ceiling as used by the
+MajajHong2015 benchmarks (Schrimpf et al. 2018, "Brain-Score: which artificial neural network for object
+recognition is most brain-like?"; Schrimpf et al. 2020, Neuron; data: Majaj, Hong, Solomon & DiCarlo 2015,
+J. Neurosci.), on plain :mod:`neurobridge.assemblies`.
+
+Neural predictivity (:func:`neural_predictivity`)
+    Splits: ``K = 10`` draws of ``StratifiedShuffleSplit(train_size=0.9, random_state=1)`` over the target's
+    ``stimulus_id`` values, stratified by ``object_name`` (``ShuffleSplit`` when ``stratify_by=None``). A
+    presentation belongs to the training (test) set when its ``stimulus_id`` was drawn for training (test).
+    Per split ``k``: fit a regression (PLS with 25 components, ``scale=False``, by default) from source
+    to target on the training presentations, predict the test presentations and take the Pearson r of each target
+    neuroid ``j`` over the test presentations, :math:`r_{kj}`. Then
+
+    .. math:: s_k = \\operatorname{median}_j r_{kj}, \\qquad r = \\frac1K \\sum_k s_k, \\qquad
+              \\mathrm{SEM} = \\frac{\\operatorname{std}_k(s_k)}{\\sqrt K}
+
+    with NaN (constant neuroids) skipped in the median and the mean, and ``ddof = 0``, as Brain-Score does.
+
+Ceiling (:func:`internal_consistency`)
+    ``K = 10`` draws of ``ShuffleSplit(train_size=0.5, random_state=1)`` over the sorted unique ``repetition``
+    values; each half of the trials is averaged per stimulus, the Pearson r of each neuroid between the halves is
+    Spearman-Brown corrected, :math:`\\tilde r = 2r / (1 + r)`, and :math:`c = \\operatorname{mean}_k
+    \\operatorname{median}_j \\tilde r_{kj}`.
+
+Normalisation (``normalization=``)
+    ``"r2_over_c"`` (default; Brain-Score's ``explained_variance`` since 2026): :math:`r^2 / c`;
+    ``"r_over_c_squared"`` (2020-2026): :math:`(r / c)^2`; ``"r_over_c"``: :math:`r / c`; ``"raw"``: :math:`r`.
+    Squared forms drop the sign of a negative ``r`` (as Brain-Score does). ``error`` is always the SEM of the raw
+    ``r`` over splits: Brain-Score attaches that same raw error to ceiled scores.
+
+Trial-level neural data (``trials=``)
+    ``"average"`` (default) averages repetitions first, as Brain-Score's ``NeuralBenchmark`` does before its metric
+    (the trials are still used for the ceiling). ``"presentations"`` keeps the trials and splits over
+    presentations, which is what Brain-Score's metric does when handed trial-level data (its
+    ``unique_split_values=False`` default): a stimulus usually has trials on both sides of a split, so this mode
+    measures something easier than generalisation to new images. ``"stimuli"`` splits the sorted unique stimulus
+    ids (Brain-Score's ``unique_split_values=True``) and fits/tests on all trials of each side.
+
+Numerics
+    Everything is computed in float64. Brain-Score keeps float32 recordings in float32 when it averages trials and
+    correlates the halves for the ceiling, so on float32 data its per-neuroid ceiling values differ from ours by
+    float32 rounding (~5e-7 on MajajHong2015); on float64 data the two agree to ~1e-12. PLS with more components
+    than the rank of the training features (at most the number of distinct training stimuli minus one) fits
+    rounding noise in the extra components; a warning says so.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+from neurobridge.assemblies import (
+    NEUROID,
+    PRESENTATION,
+    AssemblyError,
+    align,
+    average_repetitions,
+    is_trial_level,
+    neuroid_coords,
+    select_region,
+    select_time_bin,
+    validate,
+)
+from neurobridge.evaluate._stats import mean_and_sem, nan_median, pearson_columns, spearman_brown
+
+__all__ = [
+    "NORMALIZATIONS",
+    "REGRESSIONS",
+    "BRAINSCORE_RIDGECV_ALPHAS",
+    "CeilingResult",
+    "PredictivityResult",
+    "internal_consistency",
+    "neural_predictivity",
+    "neural_predictivity_by_region",
+    "normalize_score",
+]
+
+NORMALIZATIONS: Mapping[str, str] = {
+    "r2_over_c": "r^2 / ceiling (Brain-Score explained_variance, current)",
+    "r_over_c_squared": "(r / ceiling)^2 (Brain-Score 2020 to Jan 2026)",
+    "r_over_c": "r / ceiling",
+    "raw": "raw Pearson r, not ceiled",
+}
+
+REGRESSIONS = ("pls", "ridge", "ridgecv", "linear")
+DIRECTIONS = ("model_to_neural", "neural_to_model")
+TRIAL_MODES = ("average", "presentations", "stimuli")
+
+BRAINSCORE_RIDGECV_ALPHAS = np.concatenate(
+    [
+        [0.01, 0.1, 0.5, 1.0],
+        np.linspace(1e1, 1e2, 4, endpoint=False),
+        np.linspace(1e2, 1e3, 18, endpoint=False),
+        np.linspace(1e3, 1e4, 18, endpoint=False),
+        np.linspace(1e4, 1e5, 18, endpoint=False),
+        np.linspace(1e5, 1e6, 18, endpoint=False),
+        np.linspace(1e6, 1e7, 19),
+    ]
+)
+"""The alpha grid of Brain-Score's ``ridge_cv_regression``: 0.01 to 1e7, denser per decade above 10."""
+
+
+@dataclass(frozen=True, repr=False)
+class CeilingResult:
+    """Split-half internal consistency with Spearman-Brown correction (the noise ceiling).
+
+    ``raw`` (= ``score`` = ``ceiling``) is the mean over splits of the median corrected r; ``error`` its SEM over
+    splits; ``values`` the corrected r per split and neuroid (dims ``split x neuroid``, neuroid coords kept);
+    ``uncorrected`` the same before the correction.
+    """
+
+    raw: float
+    error: float
+    values: xr.DataArray
+    uncorrected: xr.DataArray
+    n_splits: int
+    normalization: str = "spearman_brown"
+
+    @property
+    def score(self) -> float:
+        return self.raw
+
+    @property
+    def ceiling(self) -> float:
+        return self.raw
+
+    @property
+    def per_split(self) -> np.ndarray:
+        return nan_median(self.values.values, axis=1)
+
+    def __float__(self) -> float:
+        return float(self.raw)
+
+    def __repr__(self) -> str:
+        return (
+            f"CeilingResult(ceiling={self.raw:.4f} +/- {self.error:.4f} SEM over {self.n_splits} split-halves, "
+            f"normalization='spearman_brown' [2r/(1+r) of the half-split Pearson r], "
+            f"median over {self.values.sizes[NEUROID]} neuroids)"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class PredictivityResult:
+    """Cross-validated predictivity.
+
+    ``raw``: mean over splits of the median Pearson r; ``ceiling``: the ceiling used (None if none);
+    ``score``: ``raw`` normalised by ``normalization``; ``error``: SEM of the raw r over splits (Brain-Score
+    convention); ``values``: Pearson r per split and target neuroid (``split x neuroid``, neuroid coords kept);
+    ``per_split``: the per-split medians.
+    """
+
+    raw: float
+    ceiling: float | None
+    score: float
+    error: float
+    values: xr.DataArray
+    normalization: str
+    regression: str
+    direction: str
+    trials: str
+    n_splits: int
+    ceiling_result: CeilingResult | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def per_split(self) -> np.ndarray:
+        return nan_median(self.values.values, axis=1)
+
+    def __float__(self) -> float:
+        return float(self.score)
+
+    def __repr__(self) -> str:
+        ceiling = "none" if self.ceiling is None else f"{self.ceiling:.4f}"
+        text = (
+            f"PredictivityResult(score={self.score:.4f} [normalization='{self.normalization}': "
+            f"{NORMALIZATIONS[self.normalization]}], raw r={self.raw:.4f} +/- {self.error:.4f} SEM over "
+            f"{self.n_splits} splits, ceiling={ceiling}, regression='{self.regression}', "
+            f"direction='{self.direction}', {self.values.sizes[NEUROID]} target neuroids)"
+        )
+        if self.notes:
+            text += "\n  note: " + "\n  note: ".join(self.notes)
+        return text
+
+
+def normalize_score(raw: float, ceiling: float | None, normalization: str) -> float:
+    """Apply one of :data:`NORMALIZATIONS` to a raw r and a ceiling c."""
+    _check_choice("normalization", normalization, tuple(NORMALIZATIONS))
+    if normalization == "raw":
+        return float(raw)
+    if ceiling is None:
+        raise ValueError(f"normalization={normalization!r} needs a ceiling; pass ceiling= or normalization='raw'")
+    if normalization == "r2_over_c":
+        return float(raw**2 / ceiling)
+    if normalization == "r_over_c_squared":
+        return float((raw / ceiling) ** 2)
+    return float(raw / ceiling)
+
+
+def internal_consistency(
+    assembly: xr.DataArray,
+    *,
+    n_splits: int = 10,
+    train_size: float = 0.5,
+    random_state: int = 1,
+    split_coord: str = "repetition",
+) -> CeilingResult:
+    """Split-half internal consistency of trial-level data, as Brain-Score's ``internal_consistency`` ceiling.
+
+    ``assembly`` has one presentation per trial and a ``split_coord`` (``repetition``) coord along presentation.
+    The sorted unique ``split_coord`` values are split ``n_splits`` times by ``ShuffleSplit(train_size=train_size,
+    random_state=random_state)``; trials of each half are averaged per ``stimulus_id``; per neuroid the Pearson r
+    between the halves is corrected with Spearman-Brown (n = 2); the result is the mean over splits of the
+    median over neuroids (Schrimpf et al. 2018).
+    """
+    assembly = _prepare(assembly, "assembly")
+    if split_coord not in assembly.coords or assembly.coords[split_coord].dims != (PRESENTATION,):
+        raise AssemblyError(
+            f"internal_consistency: assembly has no {split_coord!r} coord along presentation; it needs trial-level "
+            "data (one presentation per trial) with a repetition number per trial"
+        )
+    _check_int("n_splits", n_splits, 1)
+    _check_fraction("train_size", train_size)
+    reps = np.unique(assembly.coords[split_coord].values)
+    if len(reps) < 2:
+        raise AssemblyError(f"internal_consistency: {split_coord!r} takes a single value ({reps[0]!r}); at least 2 repetitions are needed")
+    splitter = ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state)
+    rep_values = assembly.coords[split_coord].values
+    corrected, uncorrected, neuroid_index = [], [], None
+    for half_a, half_b in splitter.split(np.zeros(len(reps))):
+        a = average_repetitions(assembly.isel({PRESENTATION: np.flatnonzero(np.isin(rep_values, reps[half_a]))}))
+        b = average_repetitions(assembly.isel({PRESENTATION: np.flatnonzero(np.isin(rep_values, reps[half_b]))}))
+        a, b = _common_stimuli(a, b)
+        r = pearson_columns(a.values, b.values)
+        uncorrected.append(r)
+        corrected.append(spearman_brown(r, 2.0))
+    corrected = np.stack(corrected)
+    per_split = nan_median(corrected, axis=1)
+    mean, sem = mean_and_sem(per_split)
+    return CeilingResult(
+        raw=mean,
+        error=sem,
+        values=_split_neuroid(corrected, assembly, "spearman_brown_r"),
+        uncorrected=_split_neuroid(np.stack(uncorrected), assembly, "half_split_r"),
+        n_splits=int(n_splits),
+    )
+
+
+def neural_predictivity(
+    model_assembly: xr.DataArray,
+    neural_assembly: xr.DataArray,
+    ceiling: float | CeilingResult | None = None,
+    regression: str | Any = "pls",
+    stratify_by: str | None = "object_name",
+    normalization: str = "r2_over_c",
+    *,
+    direction: str = "model_to_neural",
+    trials: str = "average",
+    n_splits: int = 10,
+    train_size: float = 0.9,
+    test_size: float | None = None,
+    random_state: int = 1,
+    n_components: int = 25,
+    pls_backend: str = "nipals",
+) -> PredictivityResult:
+    """Cross-validated predictivity of ``neural_assembly`` from ``model_assembly``, exactly as Brain-Score.
+
+    Both are assemblies (``presentation x neuroid``) with ``stimulus_id``; they are aligned on it
+    (:func:`neurobridge.assemblies.align`; stimuli found in only one are dropped with a warning) and the splits
+    follow the target's presentation order. See the module docstring for the maths.
+
+    - ``ceiling``: a number, a :class:`CeilingResult`, or None. None with trial-level neural data computes
+      :func:`internal_consistency` on it (Brain-Score's ceiling for ``model_to_neural``); None otherwise reports
+      ``score = raw`` with ``normalization='raw'`` and says so in ``notes``.
+    - ``regression``: ``"pls"`` (PLSRegression, ``n_components``, ``scale=False``; Brain-Score's ``pls``),
+      ``"ridge"`` (``Ridge(alpha=1)``; Brain-Score's ``ridge``), ``"ridgecv"`` (``RidgeCV`` over
+      :data:`BRAINSCORE_RIDGECV_ALPHAS`), ``"linear"``, or any estimator with ``fit``/``predict`` (cloned per
+      split with :func:`sklearn.base.clone`).
+    - ``pls_backend``: ``"nipals"`` (:class:`neurobridge.evaluate._pls.NipalsPLS`, identical numbers, much faster)
+      or ``"sklearn"``.
+    - ``stratify_by``: coord for ``StratifiedShuffleSplit`` (taken from the target, else the source); None for
+      ``ShuffleSplit``. Like Brain-Score, a class with a single member is an error.
+    - ``direction``: ``"model_to_neural"`` or ``"neural_to_model"`` (reverse predictivity, Muzellec & Kar 2025:
+      neural responses predict model units, splits follow the model assembly; no ceiling unless given).
+    - ``trials``: how trial-level neural data enter the regression: ``"average"``, ``"presentations"``,
+      ``"stimuli"`` (module docstring).
+    """
+    _check_choice("normalization", normalization, tuple(NORMALIZATIONS))
+    _check_choice("direction", direction, DIRECTIONS)
+    _check_choice("trials", trials, TRIAL_MODES)
+    _check_choice("pls_backend", pls_backend, ("nipals", "sklearn"))
+    _check_int("n_splits", n_splits, 1)
+    _check_int("n_components", n_components, 1)
+    _check_fraction("train_size", train_size)
+    if test_size is not None:
+        _check_fraction("test_size", test_size)
+    regression_name = _regression_name(regression)
+    model = _prepare(model_assembly, "model_assembly")
+    neural = _prepare(neural_assembly, "neural_assembly")
+    notes: list[str] = []
+
+    trial_neural = neural if is_trial_level(neural) and "repetition" in neural.coords else None
+    ceiling_value, ceiling_result = _resolve_ceiling(ceiling, trial_neural, direction, notes)
+    if is_trial_level(neural) and trials == "average":
+        neural = average_repetitions(neural)
+
+    if direction == "model_to_neural":
+        target, source = align(neural, model, names=("neural_assembly", "model_assembly"))
+        _warn_dropped(model, neural, target)
+    else:
+        target, source = align(model, neural, names=("model_assembly", "neural_assembly"))
+        _warn_dropped(model, neural, target)
+    values, labels = _split_values(target, source, trials, stratify_by)
+    splits = _make_splits(values, labels, stratify_by, n_splits, train_size, test_size, random_state)
+
+    target_ids = target.coords["stimulus_id"].values
+    X_all = np.asarray(source.values, dtype=np.float64)
+    Y_all = np.asarray(target.values, dtype=np.float64)
+    r = np.empty((len(splits), Y_all.shape[1]))
+    warned_rank = False
+    for k, (train_idx, test_idx) in enumerate(splits):
+        train_ids, test_ids = np.unique(values[train_idx]), np.unique(values[test_idx])
+        train_rows = np.flatnonzero(np.isin(target_ids, train_ids))
+        test_rows = np.flatnonzero(np.isin(target_ids, test_ids))
+        if len(train_rows) < 2 or len(test_rows) < 2:
+            raise ValueError(
+                f"split {k} has {len(train_rows)} training and {len(test_rows)} test presentations; each side needs at "
+                f"least 2. Use more stimuli, or change train_size={train_size} / test_size={test_size}"
+            )
+        train_rows = train_rows[np.argsort(target_ids[train_rows], kind="stable")]
+        if regression_name == "pls" and not warned_rank:
+            warned_rank = _warn_rank(train_ids, n_components)
+        estimator = _make_regression(regression, regression_name, n_components, pls_backend)
+        try:
+            estimator.fit(X_all[train_rows], Y_all[train_rows])
+        except ValueError as error:
+            if regression_name == "pls" and "n_components" in str(error):
+                raise ValueError(
+                    f"n_components={n_components} is larger than the number of source features "
+                    f"({X_all.shape[1]}); lower n_components"
+                ) from error
+            raise
+        prediction = np.asarray(estimator.predict(X_all[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
+        r[k] = pearson_columns(Y_all[test_rows], prediction)
+
+    per_split = nan_median(r, axis=1)
+    raw, sem = mean_and_sem(per_split)
+    applied = normalization
+    if ceiling_value is None and normalization != "raw":
+        applied = "raw"
+        notes.append(f"normalization={normalization!r} was requested but no ceiling is available; score = raw r")
+    score = normalize_score(raw, ceiling_value, applied)
+    return PredictivityResult(
+        raw=raw,
+        ceiling=ceiling_value,
+        score=score,
+        error=sem,
+        values=_split_neuroid(r, target, "pearson_r"),
+        normalization=applied,
+        regression=regression_name,
+        direction=direction,
+        trials=trials,
+        n_splits=len(splits),
+        ceiling_result=ceiling_result,
+        notes=tuple(notes),
+    )
+
+
+def neural_predictivity_by_region(
+    model_assembly: xr.DataArray,
+    neural_assembly: xr.DataArray,
+    regions: Sequence[str] | None = None,
+    ceilings: Mapping[str, float | CeilingResult] | None = None,
+    **kwargs,
+) -> dict[str, PredictivityResult]:
+    """:func:`neural_predictivity` for each value of the neural ``region`` coord (all regions by default).
+
+    ``ceilings`` maps region -> ceiling; missing regions get ``ceiling=None`` (computed from trial-level data).
+    """
+    neural = validate(neural_assembly, name="neural_assembly", allow_nan=True, require=("region",))
+    if regions is None:
+        regions = list(dict.fromkeys(neural.coords["region"].values.tolist()))
+    ceilings = dict(ceilings or {})
+    return {
+        region: neural_predictivity(model_assembly, select_region(neural, region), ceiling=ceilings.get(region), **kwargs)
+        for region in regions
+    }
+
+
+def _prepare(assembly, name: str) -> xr.DataArray:
+    assembly = validate(assembly, name=name)
+    try:
+        return select_time_bin(assembly)
+    except AssemblyError as error:
+        raise AssemblyError(f"{name}: {error}; select one time bin first (neurobridge.assemblies.select_time_bin)") from error
+
+
+def _check_choice(argument: str, value, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{argument}={value!r} is not supported; choose one of {list(choices)}")
+
+
+def _check_int(argument: str, value, minimum: int) -> None:
+    if not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument} must be an integer >= {minimum}; got {value!r}")
+
+
+def _check_fraction(argument: str, value) -> None:
+    if not isinstance(value, numbers.Real) or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{argument} must be a fraction strictly between 0 and 1; got {value!r}")
+
+
+def _regression_name(regression) -> str:
+    if isinstance(regression, str):
+        _check_choice("regression", regression, REGRESSIONS)
+        return regression
+    if not (hasattr(regression, "fit") and hasattr(regression, "predict")):
+        raise ValueError(f"regression must be one of {list(REGRESSIONS)} or an estimator with fit/predict; got {regression!r}")
+    return type(regression).__name__
+
+
+def _make_regression(regression, name: str, n_components: int, pls_backend: str):
+    from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
+
+    if not isinstance(regression, str):
+        from sklearn.base import clone
+
+        try:
+            return clone(regression)
+        except TypeError:
+            return regression
+    if name == "pls":
+        if pls_backend == "sklearn":
+            from sklearn.cross_decomposition import PLSRegression
+
+            return PLSRegression(n_components=n_components, scale=False)
+        from neurobridge.evaluate._pls import NipalsPLS
+
+        return NipalsPLS(n_components=n_components)
+    if name == "ridge":
+        return Ridge(alpha=1.0)
+    if name == "ridgecv":
+        return RidgeCV(alphas=BRAINSCORE_RIDGECV_ALPHAS)
+    return LinearRegression()
+
+
+def _resolve_ceiling(ceiling, trial_neural, direction: str, notes: list[str]):
+    if isinstance(ceiling, CeilingResult):
+        return float(ceiling.raw), ceiling
+    if ceiling is not None:
+        if isinstance(ceiling, bool) or not isinstance(ceiling, numbers.Real) or not math.isfinite(ceiling) or ceiling <= 0:
+            raise ValueError(f"ceiling must be a positive finite number, a CeilingResult or None; got {ceiling!r}")
+        return float(ceiling), None
+    if direction == "neural_to_model":
+        notes.append("no ceiling for direction='neural_to_model' unless one is passed; score = raw r")
+        return None, None
+    if trial_neural is None:
+        notes.append("neural assembly is not trial-level (no repeated stimulus_id with 'repetition'); no ceiling computed")
+        return None, None
+    result = internal_consistency(trial_neural)
+    return float(result.raw), result
+
+
+def _warn_dropped(model: xr.DataArray, neural: xr.DataArray, target: xr.DataArray) -> None:
+    kept = set(target.coords["stimulus_id"].values.tolist())
+    lost_model = len(set(model.coords["stimulus_id"].values.tolist()) - kept)
+    lost_neural = len(set(neural.coords["stimulus_id"].values.tolist()) - kept)
+    if lost_model or lost_neural:
+        warnings.warn(
+            f"neural_predictivity: {lost_model} stimuli of model_assembly and {lost_neural} of neural_assembly have no "
+            "partner in the other assembly and were dropped (Brain-Score would refuse); pass matching stimulus sets "
+            "to silence this",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _split_values(target: xr.DataArray, source: xr.DataArray, trials: str, stratify_by: str | None):
+    """The values ``StratifiedShuffleSplit`` sees (Brain-Score's ``extract_coord``) and their class labels."""
+    ids = target.coords["stimulus_id"].values
+    labels = None
+    if stratify_by is not None:
+        holder = target if stratify_by in target.coords else source if stratify_by in source.coords else None
+        if holder is None or holder.coords[stratify_by].dims != (PRESENTATION,):
+            raise AssemblyError(
+                f"stratify_by={stratify_by!r}: neither assembly has this coord along presentation; add it (e.g. join "
+                "the stimulus labels) or pass stratify_by=None for unstratified ShuffleSplit"
+            )
+        labels = holder.coords[stratify_by].values
+    if trials == "stimuli" and is_trial_level(target):
+        ids, first = np.unique(ids, return_index=True)
+        labels = labels[first] if labels is not None else None
+    return ids, labels
+
+
+def _make_splits(values, labels, stratify_by, n_splits, train_size, test_size, random_state):
+    if labels is None:
+        splitter = ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=test_size, random_state=random_state)
+        return list(splitter.split(np.zeros(len(values))))
+    splitter = StratifiedShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=test_size, random_state=random_state)
+    try:
+        return list(splitter.split(np.zeros(len(values)), labels))
+    except ValueError as error:
+        _, counts = np.unique(labels, return_counts=True)
+        raise ValueError(
+            f"stratify_by={stratify_by!r}: StratifiedShuffleSplit (as in Brain-Score, which fails here too) cannot "
+            f"split {len(values)} values over {len(counts)} classes (smallest class: {counts.min()} members) with "
+            f"train_size={train_size}: {error}. Pass stratify_by=None, use more stimuli per class, or for "
+            "trial-level data trials='presentations'"
+        ) from error
+
+
+def _warn_rank(train_ids, n_components: int) -> bool:
+    if len(train_ids) - 1 >= n_components:
+        return False
+    warnings.warn(
+        f"PLS with n_components={n_components} on {len(train_ids)} distinct training stimuli: the features have rank "
+        f"<= {len(train_ids) - 1}, so the components beyond it are fitted to rounding noise and the scores depend on "
+        "floating-point details (Brain-Score computes them the same way, and is equally irreproducible there); use "
+        f"n_components <= {len(train_ids) - 1} or more stimuli",
+        UserWarning,
+        stacklevel=3,
+    )
+    return True
+
+
+def _common_stimuli(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    ida, idb = a.coords["stimulus_id"].values, b.coords["stimulus_id"].values
+    shared = np.intersect1d(ida, idb)
+    if len(shared) < len(ida) or len(shared) < len(idb):
+        warnings.warn(
+            f"internal_consistency: {len(ida) + len(idb) - 2 * len(shared)} stimuli have trials in only one half of a "
+            "split and are left out of that split",
+            UserWarning,
+            stacklevel=3,
+        )
+    pos_a = np.searchsorted(np.sort(ida), shared)
+    pos_b = np.searchsorted(np.sort(idb), shared)
+    return a.isel({PRESENTATION: np.argsort(ida, kind="stable")[pos_a]}), b.isel({PRESENTATION: np.argsort(idb, kind="stable")[pos_b]})
+
+
+def _split_neuroid(values: np.ndarray, assembly: xr.DataArray, name: str) -> xr.DataArray:
+    coords = {key: (NEUROID, assembly.coords[key].values) for key in neuroid_coords(assembly)}
+    coords["split"] = ("split", np.arange(values.shape[0]))
+    return xr.DataArray(values, dims=("split", NEUROID), coords=coords, name=name)
