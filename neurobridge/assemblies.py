@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from neurobridge._io import atomic_write
 
 __all__ = [
     "PRESENTATION",
@@ -403,17 +404,7 @@ def write_netcdf(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
 
     Every coord round-trips through :func:`read_netcdf`; non-scalar attributes are stored as JSON strings.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     safe = _netcdf_safe(assembly)
     if safe.name is None:
         safe.name = "assembly"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        safe.to_netcdf(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, safe.to_netcdf)

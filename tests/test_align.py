@@ -1,17 +1,8 @@
 import numpy as np
 import pytest
-import torch
 
 from neurobridge import Aligner, Bridges
 from neurobridge.assemblies import make_assembly
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def clusters(seed=0, n_per=60, d_x=6, d_y=3):

@@ -10,15 +10,6 @@ from neurobridge.baselines import FusedVAE, RegressionMap, SupervisedClassifier,
 from neurobridge.evaluate.readout import LinearProbe
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small torch models train far faster on one thread on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     d = load_digits()

@@ -7,14 +7,6 @@ import torch
 from neurobridge.flows import FlowMatcher, integrate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_path_endpoints_and_target_velocity():
     m = FlowMatcher(sigma=0.8)
     g = torch.Generator().manual_seed(0)

@@ -11,14 +11,6 @@ from neurobridge.flows import ConditionalFlow, PairSampler, TransportResult
 TINY = {"width": 64, "depth": 2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _linear_problem(n=1500, seed=0):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(3, 2)) * 2

@@ -9,14 +9,6 @@ from neurobridge.flows import FixedPairs, NonFiniteLossError, Trainer, TrainConf
 from neurobridge.flows.checkpoint import read_checkpoint
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _pools(n=200, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, generator=g)

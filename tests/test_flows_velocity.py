@@ -4,14 +4,6 @@ import torch
 from neurobridge.flows import NETWORKS, AdaLNZeroMLP, ConcatMLP, build_velocity, count_parameters
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("name,low,high", [("small", 0.5e6, 1.0e6), ("medium", 2.5e6, 4.0e6)])
 def test_preset_sizes(name, low, high):
     for d_x, d_y in [(16, 16), (64, 128), (512, 512)]:

@@ -12,15 +12,6 @@ from neurobridge.models import cache as cache_module
 from neurobridge.models import get_or_train, model_cache_dir
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small torch models train far faster on one thread on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     d = load_digits()

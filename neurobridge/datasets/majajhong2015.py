@@ -5,7 +5,6 @@ Brain-Score test fixture). Files come through the manifests (Brain-Score's cache
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 

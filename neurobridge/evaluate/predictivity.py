@@ -233,7 +233,7 @@ def internal_consistency(
         raise AssemblyError(f"internal_consistency: {split_coord!r} takes a single value ({reps[0]!r}); at least 2 repetitions are needed")
     splitter = ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state)
     rep_values = assembly.coords[split_coord].values
-    corrected, uncorrected, neuroid_index = [], [], None
+    corrected, uncorrected = [], []
     for half_a, half_b in splitter.split(np.zeros(len(reps))):
         a = average_repetitions(assembly.isel({PRESENTATION: np.flatnonzero(np.isin(rep_values, reps[half_a]))}))
         b = average_repetitions(assembly.isel({PRESENTATION: np.flatnonzero(np.isin(rep_values, reps[half_b]))}))

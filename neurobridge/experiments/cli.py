@@ -1,9 +1,7 @@
 """``neurobridge run`` and ``neurobridge sweep``."""
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 from neurobridge.experiments.config import RunConfig

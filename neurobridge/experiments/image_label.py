@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.results import ResultStore
 
-__all__ = ["ImageLabelData", "Spaces", "FLOW_METHODS", "run_image_label"]
+__all__ = ["ImageLabelData", "Spaces", "FLOW_METHODS", "run_image_label", "runner_for"]
 
 FLOW_METHODS = {"bridge-ot": "bridge-ot", "minibatch-bridge-ot": "minibatch-bridge-ot", "exemplar": "exemplar", "supervised-flow": "supervised"}
 MAP_METHODS = {"ridge": "ridge", "pls": "pls", "procrustes": "procrustes"}
@@ -199,3 +199,19 @@ def run_image_label(config: RunConfig, store: ResultStore, data: ImageLabelData,
                 plot_embedding(extras["transported"], spaces.test_target, data.test_labels, data.test_labels,
                                figures / f"{config.experiment}_embedding_{method}_f{fraction:g}.png",
                                title=f"{method}, f={fraction:g}: transported test images (x) vs label codes (dots)")
+
+
+def runner_for(setup):
+    """``run`` and ``prepare`` functions for an experiment whose ``setup(config)`` returns
+    ``(data, model_configs, flow)``."""
+
+    def run(config: RunConfig, store: ResultStore) -> None:
+        data, model_configs, flow = setup(config)
+        run_image_label(config, store, data, model_configs=model_configs, flow=flow)
+
+    def prepare(config: RunConfig) -> None:
+        """Train (or find in the cache) the reference models before parallel workers start."""
+        data, model_configs, _ = setup(config)
+        build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))
+
+    return run, prepare

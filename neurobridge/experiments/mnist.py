@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.image_label import ImageLabelData, build_spaces, run_image_label
-from neurobridge.experiments.results import ResultStore
+from neurobridge.experiments.image_label import ImageLabelData, runner_for
 
 __all__ = ["run", "load_data"]
 
@@ -44,12 +43,4 @@ def _setup(config: RunConfig):
     return data, model_configs, (FLOW_QUICK if config.quick else FLOW)
 
 
-def run(config: RunConfig, store: ResultStore) -> None:
-    data, model_configs, flow = _setup(config)
-    run_image_label(config, store, data, model_configs=model_configs, flow=flow)
-
-
-def prepare(config: RunConfig) -> None:
-    """Train (or find in the cache) the reference models before parallel workers start."""
-    data, model_configs, _ = _setup(config)
-    build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))
+run, prepare = runner_for(_setup)

@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from neurobridge._io import atomic_write
+
 __all__ = ["plot_metrics", "plot_image_grid", "plot_embedding"]
 
 
@@ -22,11 +24,7 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
 
 
 def plot_metrics(table: pd.DataFrame, out: str | os.PathLike, *, metrics: Sequence[str] | None = None) -> list[Path]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+
+from neurobridge._io import atomic_write
 
 __all__ = ["COLUMNS", "ResultStore", "summarize", "format_summary", "atomic_write_text"]
 
@@ -22,15 +23,7 @@ COLUMNS = ["experiment", "method", "fraction", "seed", "metric", "value"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 class ResultStore:
@@ -82,14 +75,7 @@ def _write_table_netcdf(table: pd.DataFrame, path: Path) -> None:
     ds = xr.Dataset.from_dataframe(table.reset_index(drop=True).rename_axis("row"))
     for column in ("experiment", "method", "metric"):
         ds[column] = ds[column].astype(str)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, ds.to_netcdf)
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
