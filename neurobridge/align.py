@@ -25,10 +25,10 @@ import xarray as xr
 
 from neurobridge.assemblies import validate
 
-__all__ = ["Aligner", "COUPLINGS"]
+__all__ = ["Aligner", "COUPLINGS", "PinnedBridges"]
 
 COUPLINGS = ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised", "gw")
-_DEFAULT_EPSILON = {"bridge-ot": 1e-2, "minibatch-bridge-ot": 0.1, "gw": 1e-2}
+_DEFAULT_EPSILON = {"bridge-ot": 1e-2, "minibatch-bridge-ot": 1e-2, "gw": 1e-2}
 _DENSE_WARN = 4e8
 
 
@@ -43,13 +43,39 @@ def _values(data, name: str) -> np.ndarray:
     return array
 
 
+class PinnedBridges:
+    """Wrap a pair sampler so that a sampled source point that is itself a bridge gets its known partner.
+
+    The coupling proposes partners for every point, labelled or not; for the ``K`` bridges the partner is known, so
+    the plan's guess is replaced by the truth (a bridge with several partners gets one of them, uniformly).
+    """
+
+    def __init__(self, sampler, bridges):
+        self.sampler = sampler
+        order = np.argsort(bridges.source_index, kind="stable")
+        self._sources = np.asarray(bridges.source_index)[order]
+        self._targets = np.asarray(bridges.target_index)[order]
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        src, tgt = self.sampler.sample(batch_size, rng)
+        lo = np.searchsorted(self._sources, src, side="left")
+        hi = np.searchsorted(self._sources, src, side="right")
+        pinned = hi > lo
+        if pinned.any():
+            pick = lo[pinned] + (rng.random(int(pinned.sum())) * (hi[pinned] - lo[pinned])).astype(np.int64)
+            tgt = tgt.copy()
+            tgt[pinned] = self._targets[pick]
+        return src, tgt
+
+
 class Aligner:
     """Align a source space to a target space through a few bridges.
 
     Parameters
     ----------
     coupling : one of ``COUPLINGS`` (see the module docstring).
-    epsilon : entropic regularisation on the mean-normalised bridge cost (default 1e-2 global, 0.1 minibatch).
+    epsilon : entropic regularisation on the mean-normalised bridge cost (default 1e-2; on digits 0.1 per minibatch
+        blurred the plan to 64 % class agreement against 82 % at 1e-2).
     unbalanced : ``None`` (balanced) or ``(tau_a, tau_b)`` KL-relaxation strengths (``inf`` keeps a side hard).
     metric : distance inside each space, ``"cosine"`` (default) or ``"euclidean"``.
     cost_mode : ``"exact"`` min over bridges, ``"class"`` min over classes (label-matched bridges), ``"softmin"``.
@@ -60,6 +86,8 @@ class Aligner:
         :class:`~neurobridge.flows.ConditionalFlow` (e.g. ``network_kwargs``, ``sigma``, ``ema``).
     steps, batch_size, lr : flow training.
     ode_steps, ode_method : transport integration (fixed-step ``"euler"``/``"midpoint"``/``"rk4"`` or ``"dopri5"``).
+    pin_bridges : for the couplings that propose partners for every point (``bridge-ot``, ``minibatch-bridge-ot``,
+        ``exemplar``, ``gw``), give a sampled bridge its known partner instead of the plan's (default True).
     device : ``"auto"`` (CUDA, then MPS, then CPU), or a device name. seed : all randomness.
 
     Learned attributes: ``coupling_`` (a :class:`~neurobridge.couplings.Coupling`, or None for the samplers that
@@ -84,6 +112,7 @@ class Aligner:
         lr: float = 1e-3,
         ode_steps: int = 32,
         ode_method: str = "euler",
+        pin_bridges: bool = True,
         device: str = "auto",
         seed: int = 0,
         progress: bool = True,
@@ -103,6 +132,7 @@ class Aligner:
         self.lr = lr
         self.ode_steps = ode_steps
         self.ode_method = ode_method
+        self.pin_bridges = pin_bridges
         self.device = device
         self.seed = seed
         self.progress = progress
@@ -110,7 +140,7 @@ class Aligner:
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "coupling", "epsilon", "unbalanced", "metric", "cost_mode", "k", "temperature", "solver_kwargs", "flow", "flow_kwargs",
-            "steps", "batch_size", "lr", "ode_steps", "ode_method", "device", "seed", "progress")}
+            "steps", "batch_size", "lr", "ode_steps", "ode_method", "pin_bridges", "device", "seed", "progress")}
 
     def __repr__(self) -> str:
         return f"Aligner(coupling={self.coupling!r}, epsilon={self._epsilon()}, flow={self.flow!r}, steps={self.steps}, seed={self.seed})"
@@ -186,6 +216,8 @@ class Aligner:
         y = _values(target, "target")
         self.bridges_ = self._check_bridges(bridges, len(x), len(y))
         self.coupling_, self.sampler_ = self._build_sampler(x, y, self.bridges_)
+        if self.pin_bridges and self.coupling != "supervised":
+            self.sampler_ = PinnedBridges(self.sampler_, self.bridges_)
         flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
                        "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}
         self.flow_ = ConditionalFlow(**flow_kwargs).fit(source, target, sampler=self.sampler_)

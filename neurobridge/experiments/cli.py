@@ -50,6 +50,10 @@ def add_experiment_commands(sub) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--option", action="append", metavar="KEY=VALUE", help="experiment-specific option (repeatable)")
     run.set_defaults(func=run_experiment_from_args)
+    report = sub.add_parser("report", help="Markdown tables and the method's targets (met / missed) from a results.csv")
+    report.add_argument("results", type=Path, help="a results.csv, or the --out folder that holds one")
+    report.add_argument("--metrics", type=_words, default=None, help="metrics to tabulate (default: all)")
+    report.set_defaults(func=_report)
     sweep = sub.add_parser("sweep", help="run several experiments from a JSON config file")
     sweep.add_argument("config", type=Path)
     sweep.add_argument("--out", type=Path, default=None, help="output folder (default: the config's 'out' or results/sweep)")
@@ -108,4 +112,20 @@ def _sweep(args) -> int:
         config = _make_config(name, run.get("fractions"), run.get("seeds"), run.get("methods"), bool(run.get("quick", False)),
                               out, run.get("device", "auto"), bool(run.get("progress", True)), True, dict(run.get("options", {})))
         run_experiment(config, echo=True)
+    return 0
+
+
+def _report(args) -> int:
+    import pandas as pd
+
+    from neurobridge.experiments.targets import format_targets, markdown_table
+
+    path = args.results / "results.csv" if args.results.is_dir() else args.results
+    if not path.is_file():
+        raise SystemExit(f"report: no results.csv at {path}")
+    table = pd.read_csv(path)
+    for experiment, part in table.groupby("experiment"):
+        for metric in args.metrics or sorted(part["metric"].unique()):
+            print(f"### {experiment}: {metric} (mean ± sd over seeds)\n\n{markdown_table(part, metric)}\n")
+        print(f"### {experiment}: targets\n\n{format_targets(part)}\n")
     return 0

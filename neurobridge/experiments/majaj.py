@@ -17,7 +17,9 @@ labelled stimulus is a bridge to that stimulus' model activation. Test points ar
   identification there. A decoder trained on labelled stimuli cannot name unseen images, so ``e2e-logreg`` has none.
 - ``neural_predictivity`` (method ``model-layer``, the same at every fraction and seed): Brain-Score's PLS
   predictivity of the region from the model layer on trial-level presentations, with ``neural_predictivity_raw`` and
-  the internal-consistency ``ceiling`` (normalisation r^2/c).
+  the internal-consistency ``ceiling`` (normalisation r^2/c). PLS keeps Brain-Score's 25 components where there are
+  at least 30 stimuli; on the 25-image slice it uses 20, because 25 components on 25 images fit rounding noise
+  (see benchmarks/README_predictivity.md).
 """
 from __future__ import annotations
 
@@ -129,7 +131,7 @@ def run(config: RunConfig, store: ResultStore) -> None:
             continue
         start = time.perf_counter()
         if method == "model-layer":
-            result = neural_predictivity(model, neural, trials="presentations")
+            result = neural_predictivity(model, neural, trials="presentations", n_components=min(25, len(stimuli) - 5))
             store.add(method, fraction, seed, {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
                                                "ceiling": float(result.ceiling), "neural_predictivity_error": result.error})
             continue

@@ -13,7 +13,7 @@ from neurobridge.experiments.image_label import ImageLabelData, runner_for
 
 __all__ = ["run", "load_data"]
 
-FLOW = {"flow": "small", "steps": 3000, "batch_size": 512, "lr": 1e-3}
+FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 1500, "batch_size": 512, "lr": 2e-3}
 FLOW_QUICK = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 400, "batch_size": 256, "lr": 2e-3}
 
 
