@@ -17,6 +17,14 @@ if not os.environ.get("NEUROBRIDGE_DATA_PATH") and _DEFAULT_DATA.is_dir():
 os.environ.setdefault("NEUROBRIDGE_OFFLINE", "1")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("neurobridge", derandomize=True, deadline=None)
+    _hypothesis_settings.load_profile("neurobridge")
+except ImportError:
+    pass
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):

@@ -1,0 +1,104 @@
+"""Input checks shared by the coupling modules: each names the argument, its shape and what to do."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .result import CouplingError
+
+__all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail"]
+
+
+def as_tensor(value, name: str, *, dtype=None, device=None) -> torch.Tensor:
+    """``value`` as a torch tensor (NumPy arrays and xarray objects are converted; tensors keep their device)."""
+    if isinstance(value, torch.Tensor):
+        out = value
+    else:
+        if hasattr(value, "values") and not isinstance(value, np.ndarray):
+            value = value.values
+        try:
+            out = torch.as_tensor(np.asarray(value))
+        except (TypeError, ValueError) as exc:
+            raise CouplingError(f"{name} must be an array of numbers; got {type(value).__name__} ({exc})") from None
+    if not (out.dtype.is_floating_point or out.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8, torch.bool)):
+        raise CouplingError(f"{name} must hold real numbers; got dtype {out.dtype}")
+    if dtype is not None or device is not None:
+        out = out.to(device=device if device is not None else out.device, dtype=dtype if dtype is not None else out.dtype)
+    return out
+
+
+def _float_dtype(t: torch.Tensor, dtype) -> torch.dtype:
+    if dtype is not None:
+        return dtype
+    return t.dtype if t.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+def as_points(value, name: str, *, dtype=None, device=None) -> torch.Tensor:
+    """A non-empty, finite 2-D ``(points, features)`` float tensor."""
+    t = as_tensor(value, name, device=device)
+    if t.ndim != 2:
+        raise CouplingError(f"{name} must be 2-D (points x features); got shape {tuple(t.shape)}. Reshape with .reshape(len(x), -1)")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise CouplingError(f"{name} is empty (shape {tuple(t.shape)}); it needs at least one point and one feature")
+    t = t.to(_float_dtype(t, dtype))
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).any(dim=1).sum())
+        raise CouplingError(f"{name} (shape {tuple(t.shape)}) has NaN or infinite values in {bad} rows; drop or impute them first")
+    return t
+
+
+def as_cost(value, name: str = "cost", *, dtype=None, device=None) -> torch.Tensor:
+    """A non-empty, finite 2-D cost matrix as a float tensor."""
+    t = as_tensor(value, name, device=device)
+    if t.ndim != 2:
+        raise CouplingError(f"{name} must be a 2-D (n x m) cost matrix; got shape {tuple(t.shape)}")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise CouplingError(f"{name} is empty (shape {tuple(t.shape)}); both pools need at least one point")
+    t = t.to(_float_dtype(t, dtype))
+    if not bool(torch.isfinite(t).all()):
+        raise CouplingError(f"{name} (shape {tuple(t.shape)}) has {int((~torch.isfinite(t)).sum())} NaN or infinite entries; fix the cost first")
+    return t
+
+
+def as_weights(value, size: int, name: str, *, like: torch.Tensor) -> torch.Tensor:
+    """Marginal weights: uniform ``1/size`` when ``value`` is None, else a positive vector of length ``size``."""
+    if value is None:
+        return torch.full((size,), 1.0 / size, dtype=like.dtype, device=like.device)
+    w = as_tensor(value, name, dtype=like.dtype, device=like.device)
+    if w.ndim != 1 or w.shape[0] != size:
+        raise CouplingError(f"{name} must be a 1-D vector of length {size} (one weight per point); got shape {tuple(w.shape)}")
+    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+        raise CouplingError(f"{name} must be finite and non-negative; got min {float(w.min()):g}")
+    if float(w.sum()) <= 0:
+        raise CouplingError(f"{name} sums to zero; give at least one point positive weight")
+    return w
+
+
+def check_epsilon(epsilon, name: str = "epsilon") -> float:
+    """A finite, strictly positive regularisation strength."""
+    try:
+        eps = float(epsilon)
+    except (TypeError, ValueError):
+        raise CouplingError(f"{name} must be a positive number; got {epsilon!r}") from None
+    if not math.isfinite(eps) or eps <= 0:
+        raise CouplingError(f"{name} must be > 0 and finite; got {epsilon!r}. Typical values: 1e-3 (global plan) to 0.1 (minibatch)")
+    return eps
+
+
+def check_tau(tau, name: str) -> float:
+    """A marginal relaxation strength: positive, ``inf`` for a hard marginal constraint."""
+    try:
+        t = float(tau)
+    except (TypeError, ValueError):
+        raise CouplingError(f"{name} must be a positive number or float('inf'); got {tau!r}") from None
+    if math.isnan(t) or t <= 0:
+        raise CouplingError(f"{name} must be > 0 (use float('inf') for a hard marginal constraint); got {tau!r}")
+    return t
+
+
+def check_on_fail(on_fail: str) -> str:
+    if on_fail not in ("raise", "warn"):
+        raise CouplingError(f"on_fail must be 'raise' or 'warn'; got {on_fail!r}")
+    return on_fail

@@ -1,0 +1,338 @@
+r"""The bridge cost: a distance between two spaces that share no metric, through labelled exemplars.
+
+With source exemplars :math:`\tilde x_k` and their target partners :math:`\tilde y_k` (the bridges, ``k = 1..K``),
+
+.. math::
+    A_{ik} = d_X(x_i, \tilde x_k) / \overline{d_X}, \qquad B_{kj} = d_Y(\tilde y_k, y_j) / \overline{d_Y}, \qquad
+    C_{ij} = \min_k \, (A_{ik} + B_{kj}),
+
+the length of the shortest two-hop path :math:`x_i \to \tilde x_k \equiv \tilde y_k \to y_j`; each side is divided by
+its mean (over the ``n x K`` and ``K x m`` distances) so the two spaces share a scale (Gholamzadeh & Sajid 2025,
+arXiv:2505.12322). ``C`` is the min-plus (tropical) product of ``A`` and ``B``: ``n m K`` work, computed here in row
+tiles of ``C`` with a loop over ``k`` so that the ``n x K x m`` tensor is never formed and the extra memory stays under
+``memory_budget_mb``.
+
+Variants:
+
+- class level (label-matched bridges): :math:`A'_{ic} = \min_{k: c_k = c} A_{ik}`, :math:`B'_{cj}` likewise, then
+  ``C = A' (min-plus) B'``: ``n m C`` work and ``n C + C m`` memory; equal to the exact cost when every pairing of a
+  source and a target exemplar of the same class counts as a bridge.
+- soft-min with temperature ``T``: :math:`C_{ij} = -T \log \sum_k \exp(-(A_{ik} + B_{kj}) / T)`, a smooth lower bound
+  with :math:`\min_k(\cdot) - T \log K \le C_{ij} \le \min_k(\cdot)`, computed as a (stabilised) matrix product.
+
+Everything runs in torch on the device of the data; NumPy inputs are computed on the CPU.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ._checks import as_points
+from .result import CouplingError
+
+__all__ = [
+    "METRICS",
+    "MODES",
+    "distances",
+    "exemplar_cost",
+    "min_plus",
+    "soft_min_plus",
+    "class_min",
+    "bridge_cost",
+    "BridgeCost",
+    "exemplar_arrays",
+]
+
+METRICS = ("cosine", "euclidean", "sqeuclidean")
+MODES = ("exact", "class", "softmin")
+_CPU_TILE_ELEMENTS = 1_048_576
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise CouplingError(f"metric must be one of {METRICS}; got {metric!r}")
+    return metric
+
+
+def distances(x: torch.Tensor, y: torch.Tensor, metric: str = "cosine") -> torch.Tensor:
+    """Pairwise distances ``D[i, j] = d(x_i, y_j)`` between rows of ``x`` (``n x d``) and ``y`` (``m x d``).
+
+    ``cosine``: ``1 - <x, y> / (|x| |y|)`` (a zero vector is at distance 1 from everything); ``euclidean``:
+    ``|x - y|``; ``sqeuclidean``: ``|x - y|^2``.
+    """
+    _check_metric(metric)
+    if x.shape[1] != y.shape[1]:
+        raise CouplingError(f"distances: x has {x.shape[1]} features but y has {y.shape[1]}; both must live in the same space")
+    if metric == "cosine":
+        xn = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        yn = y / y.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return (1.0 - xn @ yn.T).clamp_min_(0.0)
+    sq = ((x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)).clamp_min_(0.0)
+    return sq if metric == "sqeuclidean" else sq.sqrt_()
+
+
+def exemplar_cost(points: torch.Tensor, exemplars: torch.Tensor, metric: str = "cosine", *, scale: float | None = None) -> tuple[torch.Tensor, float]:
+    """One side of the bridge cost: ``D(points, exemplars) / scale`` with ``scale = mean(D)`` unless given.
+
+    Returns the normalised ``(points x K)`` matrix and the scale used.
+    """
+    d = distances(points, exemplars, metric)
+    if scale is None:
+        scale = float(d.mean())
+    if not scale > 0:
+        raise CouplingError(
+            "every distance between the points and the exemplars is zero, so the mean-normalisation is undefined; "
+            "check that the points are not all identical"
+        )
+    return d.div_(scale), scale
+
+
+def _rows_per_tile(n_cols: int, bytes_per_entry: int, memory_budget_mb: float, device: torch.device) -> int:
+    if not memory_budget_mb > 0:
+        raise CouplingError(f"memory_budget_mb must be > 0; got {memory_budget_mb!r}")
+    budget_rows = int(memory_budget_mb * 2**20 // max(1, n_cols * bytes_per_entry))
+    if budget_rows < 1:
+        raise CouplingError(
+            f"memory_budget_mb={memory_budget_mb} cannot hold one row of {n_cols} entries "
+            f"({n_cols * bytes_per_entry / 2**20:.2f} MiB); raise memory_budget_mb"
+        )
+    if device.type == "cpu":
+        return max(1, min(budget_rows, max(8, _CPU_TILE_ELEMENTS // n_cols)))
+    return budget_rows
+
+
+def min_plus(
+    A: torch.Tensor,
+    B: torch.Tensor,
+    *,
+    memory_budget_mb: float = 256.0,
+    return_argmin: bool = False,
+    out: torch.Tensor | None = None,
+):
+    r"""Tropical product :math:`C_{ij} = \min_k (A_{ik} + B_{kj})` of ``A`` (``n x K``) and ``B`` (``K x m``).
+
+    ``C`` is filled in tiles of rows; for each tile a loop over ``k`` applies ``tile = min(tile, A[:, k] + B[k])``
+    to an ``r x m`` buffer, so the extra memory is one ``r x m`` buffer per worker (plus a mask with
+    ``return_argmin``), with ``r`` set by ``memory_budget_mb`` and, on the CPU, by the cache size. With
+    ``return_argmin=True`` also returns the ``n x m`` int32 index of the ``k`` that realised each minimum (the first
+    one on ties).
+
+    On the CPU the row tiles are shared among ``torch.get_num_threads()`` worker threads, each running single-threaded
+    torch kernels; torch's intra-op thread count is set to 1 for the duration of the call and restored afterwards,
+    because the loop's thousands of small parallel regions would otherwise each pay an OpenMP synchronisation.
+    """
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
+        raise CouplingError(f"min_plus: A must be n x K and B K x m; got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+    if A.device != B.device:
+        raise CouplingError(f"min_plus: A is on {A.device} and B on {B.device}; put both on one device")
+    dtype = torch.promote_types(A.dtype, B.dtype)
+    A, B = A.to(dtype), B.to(dtype).contiguous()
+    n, K = A.shape
+    m = B.shape[1]
+    workers = torch.get_num_threads() if A.device.type == "cpu" else 1
+    workers = max(1, min(workers, n))
+    per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
+    rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
+    if A.device.type == "cpu":
+        rows = max(1, min(rows, -(-n // workers)))
+    C = out if out is not None else torch.empty((n, m), dtype=dtype, device=A.device)
+    idx = torch.empty((n, m), dtype=torch.int32, device=A.device) if return_argmin else None
+    blocks = [(s, min(n, s + rows)) for s in range(0, n, rows)]
+
+    def work(worker: int) -> None:
+        tmp = torch.empty((rows, m), dtype=dtype, device=A.device)
+        mask = torch.empty((rows, m), dtype=torch.bool, device=A.device) if return_argmin else None
+        for start, stop in blocks[worker::workers]:
+            _min_plus_tile(A[start:stop], B, C[start:stop], None if idx is None else idx[start:stop], tmp, mask)
+
+    if workers == 1:
+        work(0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(work, range(workers)))
+        finally:
+            torch.set_num_threads(threads)
+    return (C, idx) if return_argmin else C
+
+
+def _min_plus_tile(a, B, tile, itile, tmp, mask) -> None:
+    r = a.shape[0]
+    t = tmp[:r]
+    torch.add(a[:, 0:1], B[0], out=tile)
+    if itile is None:
+        for k in range(1, B.shape[0]):
+            torch.add(a[:, k : k + 1], B[k], out=t)
+            torch.minimum(tile, t, out=tile)
+        return
+    itile.zero_()
+    mk = mask[:r]
+    for k in range(1, B.shape[0]):
+        torch.add(a[:, k : k + 1], B[k], out=t)
+        torch.lt(t, tile, out=mk)
+        itile.masked_fill_(mk, k)
+        torch.minimum(tile, t, out=tile)
+
+
+def soft_min_plus(A: torch.Tensor, B: torch.Tensor, temperature: float, *, memory_budget_mb: float = 256.0) -> torch.Tensor:
+    r"""Soft-min product :math:`C_{ij} = -T \log \sum_k \exp(-(A_{ik} + B_{kj}) / T)`.
+
+    Computed as ``alpha_i + beta_j - T log (E F)_{ij}`` with ``E = exp(-(A - alpha) / T)``,
+    ``F = exp(-(B - beta) / T)``, ``alpha_i = min_k A_ik``, ``beta_j = min_k B_kj`` (a float64 matrix product);
+    rows where every term underflows are recomputed exactly with ``logsumexp`` over ``k`` in tiles.
+    """
+    if not temperature > 0:
+        raise CouplingError(f"temperature must be > 0 for the soft-min bridge cost; got {temperature!r}")
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
+        raise CouplingError(f"soft_min_plus: A must be n x K and B K x m; got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+    dtype = torch.promote_types(A.dtype, B.dtype)
+    A64, B64 = A.double(), B.double()
+    alpha = A64.min(dim=1, keepdim=True).values
+    beta = B64.min(dim=0, keepdim=True).values
+    E = torch.exp(-(A64 - alpha) / temperature)
+    F = torch.exp(-(B64 - beta) / temperature)
+    n, m = A.shape[0], B.shape[1]
+    rows = _rows_per_tile(m, 16, memory_budget_mb, A.device)
+    C = torch.empty((n, m), dtype=dtype, device=A.device)
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        S = E[start:stop] @ F
+        bad = ~(S > 0).all(dim=1)
+        tile = alpha[start:stop] + beta - temperature * torch.log(S)
+        if bool(bad.any()):
+            for i in torch.nonzero(bad).flatten().tolist():
+                z = -(A64[start + i][:, None] + B64) / temperature
+                tile[i] = -temperature * torch.logsumexp(z, dim=0)
+        C[start:stop] = tile.to(dtype)
+    return C
+
+
+def class_min(A: torch.Tensor, codes: torch.Tensor, n_classes: int, *, dim: int = 1) -> torch.Tensor:
+    """Min of ``A`` over the exemplars of each class: ``A'[i, c] = min_{k: codes_k = c} A[i, k]`` (``dim=1``).
+
+    Classes with no exemplar get ``+inf``. ``dim=0`` reduces the rows of a ``K x m`` matrix instead.
+    """
+    if dim == 0:
+        return class_min(A.T, codes, n_classes, dim=1).T
+    n = A.shape[0]
+    out = torch.full((n, n_classes), float("inf"), dtype=A.dtype, device=A.device)
+    index = codes.to(A.device, torch.int64)[None, :].expand(n, -1)
+    return out.scatter_reduce_(1, index, A, reduce="amin", include_self=True)
+
+
+class BridgeCost(NamedTuple):
+    """The bridge cost and what realised it.
+
+    ``cost``: ``n x m``; ``argmin``: ``n x m`` int32 index of the bridge (mode ``exact``) or of the class in
+    ``classes`` (mode ``class``) on the shortest path, or ``None``; ``classes``: class labels (mode ``class``);
+    ``scale_x``, ``scale_y``: the mean distances each side was divided by.
+    """
+
+    cost: torch.Tensor
+    argmin: torch.Tensor | None
+    classes: np.ndarray | None
+    scale_x: float
+    scale_y: float
+
+
+def exemplar_arrays(x, y, bridges):
+    """Source and target exemplars and the bridge labels from a :class:`~neurobridge.bridges.Bridges` object
+    (indices into ``x`` and ``y``) or from a pair ``(x_exemplars, y_exemplars)`` / triple ``(..., labels)``."""
+    from ..bridges import Bridges
+
+    if isinstance(bridges, Bridges):
+        n, m = x.shape[0], y.shape[0]
+        if bridges.n_source is not None and bridges.n_source != n:
+            raise CouplingError(f"bridges were drawn from a source pool of {bridges.n_source} points but x has {n} rows")
+        if bridges.n_target is not None and bridges.n_target != m:
+            raise CouplingError(f"bridges were drawn from a target pool of {bridges.n_target} points but y has {m} rows")
+        si = torch.as_tensor(np.array(bridges.source_index), device=x.device)
+        ti = torch.as_tensor(np.array(bridges.target_index), device=y.device)
+        return x[si], y[ti], bridges.labels
+    if isinstance(bridges, (tuple, list)) and len(bridges) in (2, 3):
+        labels = None if len(bridges) == 2 or bridges[2] is None else np.asarray(bridges[2])
+        xe = as_points(bridges[0], "x_exemplars (bridges[0])", dtype=x.dtype, device=x.device)
+        ye = as_points(bridges[1], "y_exemplars (bridges[1])", dtype=y.dtype, device=y.device)
+        if xe.shape[0] != ye.shape[0]:
+            raise CouplingError(
+                f"bridges pair source exemplars with target exemplars one to one; got {xe.shape[0]} source and {ye.shape[0]} target exemplars"
+            )
+        return xe, ye, labels
+    raise CouplingError(
+        "bridges must be a neurobridge.bridges.Bridges object or a tuple (x_exemplars, y_exemplars[, labels]); "
+        f"got {type(bridges).__name__}"
+    )
+
+
+def bridge_cost(
+    x,
+    y,
+    bridges,
+    *,
+    metric: str = "cosine",
+    mode: str = "exact",
+    temperature: float = 0.05,
+    memory_budget_mb: float = 256.0,
+    return_argmin: bool = False,
+    dtype: torch.dtype | None = None,
+) -> BridgeCost:
+    """The bridge cost ``C`` (``n x m``) between source points ``x`` (``n x d_x``) and target points ``y`` (``m x d_y``).
+
+    ``bridges`` is a :class:`~neurobridge.bridges.Bridges` (positions into ``x`` and ``y``) or
+    ``(x_exemplars, y_exemplars[, labels])``. ``mode``: ``"exact"`` (min over bridges), ``"class"`` (min over the
+    source exemplars of a class, then over the target exemplars of that class; needs bridge labels) or
+    ``"softmin"`` (temperature ``temperature``). ``metric``: ``cosine`` (default), ``euclidean`` or
+    ``sqeuclidean``, each side divided by its mean. Computed on the device of ``x`` in ``dtype`` (default: that of
+    ``x``, float32 for non-float input); see the module docstring for the maths.
+    """
+    if mode not in MODES:
+        raise CouplingError(f"mode must be one of {MODES}; got {mode!r}")
+    _check_metric(metric)
+    x = as_points(x, "x", dtype=dtype)
+    y = as_points(y, "y", dtype=x.dtype, device=x.device)
+    xe, ye, labels = exemplar_arrays(x, y, bridges)
+    if xe.shape[1] != x.shape[1]:
+        raise CouplingError(f"source exemplars have {xe.shape[1]} features but x has {x.shape[1]}")
+    if ye.shape[1] != y.shape[1]:
+        raise CouplingError(f"target exemplars have {ye.shape[1]} features but y has {y.shape[1]}")
+    if mode == "class":
+        if labels is None:
+            raise CouplingError("mode='class' needs a label for each bridge; sample label-matched bridges or pass (x_exemplars, y_exemplars, labels)")
+        classes, codes = np.unique(np.asarray(labels), return_inverse=True)
+        codes = torch.as_tensor(codes, device=x.device)
+        A, sx = _class_side(x, xe, codes, len(classes), metric, memory_budget_mb)
+        Bt, sy = _class_side(y, ye, codes, len(classes), metric, memory_budget_mb)
+        out = min_plus(A, Bt.T, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
+        C, idx = out if return_argmin else (out, None)
+        return BridgeCost(C, idx, classes, sx, sy)
+    A, sx = exemplar_cost(x, xe, metric)
+    Bt, sy = exemplar_cost(y, ye, metric)
+    if mode == "softmin":
+        if return_argmin:
+            raise CouplingError("return_argmin applies to mode='exact' or 'class'; the soft-min has no single minimiser")
+        return BridgeCost(soft_min_plus(A, Bt.T, temperature, memory_budget_mb=memory_budget_mb), None, None, sx, sy)
+    out = min_plus(A, Bt.T, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
+    C, idx = out if return_argmin else (out, None)
+    return BridgeCost(C, idx, None, sx, sy)
+
+
+def _class_side(points, exemplars, codes, n_classes, metric, memory_budget_mb):
+    """Class-wise min distances, streamed over rows so that only ``rows x K`` distances exist at once."""
+    n, K = points.shape[0], exemplars.shape[0]
+    rows = max(1, int(memory_budget_mb * 2**20 // (max(K, 1) * points.element_size() * 2)))
+    out = torch.empty((n, n_classes), dtype=points.dtype, device=points.device)
+    total = 0.0
+    for start in range(0, n, rows):
+        d = distances(points[start : start + rows], exemplars, metric)
+        total += float(d.sum(dtype=torch.float64))
+        out[start : start + rows] = class_min(d, codes, n_classes)
+    scale = total / (n * K)
+    if not scale > 0:
+        raise CouplingError("every distance between the points and the exemplars is zero; the mean-normalisation is undefined")
+    return out.div_(scale), scale

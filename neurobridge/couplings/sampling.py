@@ -1,0 +1,254 @@
+"""Training pairs from a coupling: pair samplers shared with the flow trainer, and hard assignments.
+
+Every sampler has ``sample(batch_size, rng) -> (source_index, target_index)``: ``batch_size`` int64 positions into
+the source pool ``X`` and the target pool ``Y``, drawn only through the NumPy generator ``rng`` (so a seeded
+generator gives the same pairs). Modes (Gholamzadeh & Sajid 2025, arXiv:2505.12322):
+
+- global, :class:`PlanSampler`: one plan ``P`` over the pools; source rows are drawn by the plan's row marginal
+  (or uniformly), then ``j ~ P[i, :] / sum_j P[i, :]``;
+- local, :class:`MinibatchBridgeSampler`: per batch, a ``B x B`` entropic problem on the bridge cost through the fixed
+  exemplar bank (cf. ott-jax's minibatch OT data loaders; Fatras et al. 2020, "Learning with minibatch Wasserstein");
+- Setting 2, :class:`~neurobridge.couplings.exemplar.ExemplarSampler`;
+- supervised-only, :class:`BridgeSampler`: the ``K`` bridges alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..flows.pairs import PairSampler
+from ._checks import as_points
+from .cost import exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
+from .result import CouplingError
+
+__all__ = [
+    "PairSampler",
+    "PlanSampler",
+    "BridgeSampler",
+    "MinibatchBridgeSampler",
+    "sample_pairs",
+    "hard_assignment",
+    "pairs_for_epoch",
+]
+
+
+def _check_batch(batch_size, rng) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise CouplingError(f"batch_size must be a positive integer; got {batch_size!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise CouplingError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); got {type(rng).__name__}")
+    return int(batch_size)
+
+
+def _plan_array(plan, name: str = "plan") -> np.ndarray:
+    if isinstance(plan, torch.Tensor):
+        plan = plan.detach().to("cpu", torch.float64).numpy()
+    P = np.asarray(plan, dtype=np.float64)
+    if P.ndim != 2 or P.size == 0:
+        raise CouplingError(f"{name} must be a non-empty 2-D (n x m) array; got shape {P.shape}")
+    if not np.isfinite(P).all() or (P < 0).any():
+        raise CouplingError(f"{name} must be finite and non-negative; fix the solver output first")
+    return P
+
+
+def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``j ~ P[i, :] / sum_j P[i, :]`` for each ``i`` in ``rows`` by inverse CDF (one uniform per row)."""
+    cdf = np.cumsum(P[rows], axis=1)
+    total = cdf[:, -1]
+    if (total <= 0).any():
+        bad = rows[total <= 0][:5].tolist()
+        raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
+    u = rng.random(len(rows)) * total
+    j = (cdf < u[:, None]).sum(axis=1)
+    return np.minimum(j, P.shape[1] - 1).astype(np.int64)
+
+
+class PlanSampler:
+    """Global mode: pairs from a dense plan ``P`` (``n x m``).
+
+    ``sample`` draws ``i`` by the plan's row marginal (``row_weights="marginal"``), uniformly (``"uniform"``), or
+    as successive blocks of a random permutation of the rows (``"epoch"``: each source point once per pass), then
+    ``j ~ P[i, :] / sum_j P[i, :]``.
+    """
+
+    def __init__(self, plan, *, row_weights: str = "marginal"):
+        if row_weights not in ("marginal", "uniform", "epoch"):
+            raise CouplingError(f"row_weights must be 'marginal', 'uniform' or 'epoch'; got {row_weights!r}")
+        self.plan = _plan_array(plan)
+        self.row_weights = row_weights
+        mass = self.plan.sum(1)
+        if mass.sum() <= 0:
+            raise CouplingError("plan carries no mass; nothing to sample")
+        self._row_p = mass / mass.sum()
+        self._order = np.empty(0, dtype=np.int64)
+        self._pos = 0
+
+    def _rows(self, batch_size: int, rng) -> np.ndarray:
+        n = self.plan.shape[0]
+        if self.row_weights == "marginal":
+            return rng.choice(n, size=batch_size, p=self._row_p)
+        if self.row_weights == "uniform":
+            return rng.integers(0, n, size=batch_size)
+        out = []
+        while sum(len(o) for o in out) < batch_size:
+            if self._pos >= len(self._order):
+                self._order, self._pos = rng.permutation(n), 0
+            take = min(batch_size - sum(len(o) for o in out), len(self._order) - self._pos)
+            out.append(self._order[self._pos : self._pos + take])
+            self._pos += take
+        return np.concatenate(out)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        batch_size = _check_batch(batch_size, rng)
+        rows = self._rows(batch_size, rng).astype(np.int64)
+        return rows, _draw_in_rows(self.plan, rows, rng)
+
+
+class BridgeSampler:
+    """Supervised-only mode: pairs drawn from the ``K`` bridges alone (uniformly, with replacement, or in epochs)."""
+
+    def __init__(self, bridges=None, *, source_index=None, target_index=None, replace: bool = True):
+        if bridges is not None:
+            source_index, target_index = bridges.source_index, bridges.target_index
+        if source_index is None or target_index is None:
+            raise CouplingError("BridgeSampler needs a Bridges object or source_index and target_index")
+        self.source_index = np.asarray(source_index, dtype=np.int64)
+        self.target_index = np.asarray(target_index, dtype=np.int64)
+        if self.source_index.shape != self.target_index.shape or self.source_index.ndim != 1 or self.source_index.size == 0:
+            raise CouplingError(f"source_index and target_index must be non-empty 1-D of equal length; got {self.source_index.shape} and {self.target_index.shape}")
+        self.replace = replace
+        self._order = np.empty(0, dtype=np.int64)
+        self._pos = 0
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        batch_size = _check_batch(batch_size, rng)
+        K = self.source_index.size
+        if self.replace:
+            k = rng.integers(0, K, size=batch_size)
+        else:
+            parts, need = [], batch_size
+            while need:
+                if self._pos >= len(self._order):
+                    self._order, self._pos = rng.permutation(K), 0
+                take = min(need, len(self._order) - self._pos)
+                parts.append(self._order[self._pos : self._pos + take])
+                self._pos += take
+                need -= take
+            k = np.concatenate(parts)
+        return self.source_index[k], self.target_index[k]
+
+
+class MinibatchBridgeSampler:
+    """Local mode: per batch, ``B`` source and ``B`` target points, a ``B x B`` entropic plan on their bridge cost,
+    and one target per source point drawn from its row of that plan.
+
+    The normalised exemplar distances ``A`` (``n x K``) and ``B`` (``K x m``) are computed once for the pools (memory
+    ``O((n + m) K)``, the mean normalisation fixed by the whole pool), so a batch costs one ``B x K x B`` min-plus
+    product and a Sinkhorn solve on the device of ``x``. ``pairing``: ``"sample"`` (``j ~ P[i, :]``), ``"argmax"``
+    or ``"hungarian"`` (a hard assignment of the batch). ``mode``: the exact bridge cost or its soft-min
+    (``temperature``); the soft-min separates points that share their nearest exemplar, which the exact min-plus
+    cost cannot.
+    """
+
+    def __init__(
+        self,
+        x,
+        y,
+        bridges,
+        *,
+        epsilon: float = 0.1,
+        metric: str = "cosine",
+        unbalanced: tuple[float, float] | None = None,
+        pairing: str = "sample",
+        mode: str = "exact",
+        temperature: float = 0.05,
+        solver_kwargs: dict | None = None,
+        dtype: torch.dtype | None = torch.float32,
+    ):
+        if mode not in ("exact", "softmin"):
+            raise CouplingError(f"mode must be 'exact' or 'softmin' (the bridge cost per batch); got {mode!r}")
+        if pairing not in ("sample", "argmax", "hungarian"):
+            raise CouplingError(f"pairing must be 'sample', 'argmax' or 'hungarian'; got {pairing!r}")
+        x = as_points(x, "x", dtype=dtype)
+        y = as_points(y, "y", dtype=x.dtype, device=x.device)
+        xe, ye, _ = exemplar_arrays(x, y, bridges)
+        self.A, self.scale_x = exemplar_cost(x, xe, metric)
+        Bt, self.scale_y = exemplar_cost(y, ye, metric)
+        self.B = Bt.T.contiguous()
+        self.n, self.m = x.shape[0], y.shape[0]
+        self.epsilon = epsilon
+        self.unbalanced = unbalanced
+        self.pairing = pairing
+        self.mode, self.temperature = mode, temperature
+        self.solver_kwargs = {"tol": 1e-5, "max_iter": 5000, **(solver_kwargs or {})}
+        self.last_coupling = None
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        from .solvers import solve
+
+        batch_size = _check_batch(batch_size, rng)
+        i = rng.choice(self.n, size=batch_size, replace=batch_size > self.n)
+        j = rng.choice(self.m, size=batch_size, replace=batch_size > self.m)
+        dev = self.A.device
+        A, B = self.A[torch.as_tensor(i, device=dev)], self.B[:, torch.as_tensor(j, device=dev)]
+        C = min_plus(A, B) if self.mode == "exact" else soft_min_plus(A, B, self.temperature)
+        coupling = solve(C, epsilon=self.epsilon, unbalanced=self.unbalanced, **self.solver_kwargs)
+        self.last_coupling = coupling
+        P = coupling.plan_numpy()
+        if self.pairing == "sample":
+            cols = _draw_in_rows(P, np.arange(batch_size), rng)
+            return i.astype(np.int64), j[cols].astype(np.int64)
+        rows, cols = hard_assignment(P, method=self.pairing)
+        return i[rows].astype(np.int64), j[cols].astype(np.int64)
+
+
+def sample_pairs(plan, rng: np.random.Generator, *, per_row: int = 1, replace: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """For every source row ``i``, ``per_row`` targets ``j ~ P[i, :] / sum_j P[i, :]``, with or without replacement
+    (without: the Gumbel top-k trick, Kool, van Hoof & Welling 2019). Rows without mass are skipped."""
+    if not isinstance(rng, np.random.Generator):
+        raise CouplingError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    P = _plan_array(plan)
+    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
+        raise CouplingError(f"per_row must be a positive integer; got {per_row!r}")
+    rows = np.flatnonzero(P.sum(1) > 0)
+    if replace:
+        src = np.repeat(rows, per_row)
+        return src.astype(np.int64), _draw_in_rows(P, src, rng)
+    support = (P[rows] > 0).sum(1)
+    if (support < per_row).any():
+        raise CouplingError(f"per_row={per_row} without replacement needs {per_row} targets with mass in every row; some rows have {int(support.min())}")
+    with np.errstate(divide="ignore"):
+        keys = np.log(P[rows]) + rng.gumbel(size=P[rows].shape)
+    top = np.argpartition(-keys, per_row - 1, axis=1)[:, :per_row]
+    return np.repeat(rows, per_row).astype(np.int64), top.reshape(-1).astype(np.int64)
+
+
+def hard_assignment(plan, method: str = "hungarian") -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic assignment from a plan: ``"argmax"`` (each source row to its heaviest target) or
+    ``"hungarian"`` (the one-to-one matching of maximal plan mass, ``scipy.optimize.linear_sum_assignment``;
+    ``min(n, m)`` pairs)."""
+    P = _plan_array(plan)
+    if method == "argmax":
+        return np.arange(P.shape[0], dtype=np.int64), P.argmax(axis=1).astype(np.int64)
+    if method == "hungarian":
+        from scipy.optimize import linear_sum_assignment
+
+        r, c = linear_sum_assignment(P, maximize=True)
+        return r.astype(np.int64), c.astype(np.int64)
+    raise CouplingError(f"method must be 'hungarian' or 'argmax'; got {method!r}")
+
+
+def pairs_for_epoch(sampler, n_pairs: int, rng: np.random.Generator, *, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """``n_pairs`` pairs from any pair sampler, drawn in batches of ``batch_size`` (e.g. the pairs of one epoch)."""
+    if not hasattr(sampler, "sample"):
+        raise CouplingError(f"sampler must have a sample(batch_size, rng) method; got {type(sampler).__name__}")
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
+        raise CouplingError(f"n_pairs must be a positive integer; got {n_pairs!r}")
+    src, tgt = [], []
+    done = 0
+    while done < n_pairs:
+        s, t = sampler.sample(min(batch_size, n_pairs - done), rng)
+        src.append(s)
+        tgt.append(t)
+        done += len(s)
+    return np.concatenate(src)[:n_pairs], np.concatenate(tgt)[:n_pairs]
