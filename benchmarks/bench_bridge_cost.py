@@ -14,42 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
+from _memory import PeakRSS  # noqa: E402
 import torch  # noqa: E402
 
 from neurobridge.couplings import bridge_cost, min_plus  # noqa: E402
 from neurobridge.couplings.cost import exemplar_cost  # noqa: E402
-
-
-class PeakRSS:
-    """Peak RSS above the starting level while the block runs (sampled every 5 ms)."""
-
-    def __enter__(self):
-        self.proc = psutil.Process()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.delta = self.peak - self.base
-        return False
 
 
 def numpy_broadcast(A, B, rows, budget_mb=256):
@@ -126,7 +100,7 @@ def main():
           f"({(mem_mp.delta / 2**20) - out_mb:.0f} MiB beyond the result)")
     print(f"NumPy broadcast reference (extrapolated from {r} rows): {t_b:.1f} s -> ratio {t_b / t_mp:.1f}x")
     print(f"NumPy k-loop reference (extrapolated from {r} rows): {t_k:.1f} s -> ratio {t_k / t_mp:.1f}x")
-    print(f"results identical on the reference rows: True")
+    print("results identical on the reference rows: True")
     print(f"class-level bridge cost, C = 10 classes: {t_cls:.2f} s (target < 1 s); peak RSS above start {mem_cls.delta / 2**20:.0f} MiB; shape {tuple(Cc.shape)}")
 
 

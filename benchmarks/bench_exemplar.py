@@ -13,42 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
+from _memory import PeakRSS  # noqa: E402
 import torch  # noqa: E402
 
 from neurobridge.bridges import Bridges  # noqa: E402
 from neurobridge.couplings import ExemplarSampler, match_accuracy, pairs_for_epoch  # noqa: E402
-
-
-class PeakRSS:
-    """Peak RSS while the block runs (sampled every 5 ms), absolute and above the starting level."""
-
-    def __enter__(self):
-        self.proc = psutil.Process()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.delta = self.peak - self.base
-        return False
 
 
 def main():

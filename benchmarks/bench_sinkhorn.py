@@ -23,7 +23,6 @@ out of reach here); we report max |P_ours - P_ref| and the L1 distance for our d
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 import warnings

@@ -9,7 +9,7 @@ Every ``fit`` takes the labelled row indices (or the bridge pairs), so one split
 """
 from __future__ import annotations
 
-import importlib
+from neurobridge._lazy import lazy_names
 
 _NAMES = {
     "RegressionMap": "regression",
@@ -19,10 +19,4 @@ _NAMES = {
     "labelled_indices": "_inputs",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"neurobridge.baselines.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'neurobridge.baselines' has no attribute {name!r}")
+__getattr__, __all__ = lazy_names("neurobridge.baselines", _NAMES)

@@ -4,7 +4,7 @@ Names load on first use so that importing the package stays cheap.
 """
 from __future__ import annotations
 
-import importlib
+from neurobridge._lazy import lazy_names
 
 _NAMES = {
     "internal_consistency": "predictivity",
@@ -24,10 +24,4 @@ _NAMES = {
     "identification_accuracy": "diagnostics",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"neurobridge.evaluate.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'neurobridge.evaluate' has no attribute {name!r}")
+__getattr__, __all__ = lazy_names("neurobridge.evaluate", _NAMES)

@@ -7,7 +7,7 @@ Names load on first use, so importing this package does not import torch.
 """
 from __future__ import annotations
 
-import importlib
+from neurobridge._lazy import lazy_names
 
 _NAMES = {
     "ImageVAE": "vae",
@@ -24,10 +24,4 @@ _NAMES = {
     "cache_key": "cache",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"neurobridge.models.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'neurobridge.models' has no attribute {name!r}")
+__getattr__, __all__ = lazy_names("neurobridge.models", _NAMES)

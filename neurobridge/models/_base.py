@@ -4,8 +4,11 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
+
+from neurobridge.models._data import as_labels
 
 
 class ReferenceModel(nn.Module):
@@ -20,6 +23,14 @@ class ReferenceModel(nn.Module):
         super().__init__()
         self.config = config
         self.training_info: dict = {}
+
+    def codes(self, labels, name: str = "labels") -> np.ndarray:
+        """Class index (position in ``classes_``) of each label; unknown labels are an error that lists the known classes."""
+        labels = as_labels(labels, name=name)
+        codes = pd.Index(self.classes_).get_indexer(labels)
+        if (codes < 0).any():
+            raise ValueError(f"{name} contain {pd.unique(labels[codes < 0])[:5].tolist()} not among the classes {self.classes_.tolist()}")
+        return codes
 
     @property
     def device(self) -> torch.device:

@@ -63,14 +63,6 @@ class ImageClassifier(ReferenceModel):
     def _images(self, images) -> np.ndarray:
         return as_images(images, image_shape=self.image_shape) / self.pixel_max
 
-    def codes(self, labels, name: str = "labels") -> np.ndarray:
-        """Class index of each label; unknown labels are an error that lists the known classes."""
-        labels = as_labels(labels, name=name)
-        codes = pd.Index(self.classes_).get_indexer(labels)
-        if (codes < 0).any():
-            raise ValueError(f"{name} contain {pd.unique(labels[codes < 0])[:5].tolist()} not among the classes {self.classes_.tolist()}")
-        return codes
-
     def predict_proba(self, images) -> np.ndarray:
         """Softmax class probabilities ``(n, n_classes)`` in the order of ``classes_``."""
         return self._batched(lambda x: F.softmax(self(x), dim=1), self._images(images))

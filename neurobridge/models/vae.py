@@ -148,14 +148,6 @@ class LabelVAE(ReferenceModel):
         self.encoder = nn.Sequential(nn.Linear(c, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent_dim))
         self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, c))
 
-    def codes(self, labels, name: str = "labels") -> np.ndarray:
-        """Class index of each label; unknown labels are an error that lists the known classes."""
-        labels = as_labels(labels, name=name)
-        codes = pd.Index(self.classes_).get_indexer(labels)
-        if (codes < 0).any():
-            raise ValueError(f"{name} contain {pd.unique(labels[codes < 0])[:5].tolist()} not among the classes {self.classes_.tolist()}")
-        return codes
-
     def posterior(self, onehot: torch.Tensor):
         return self.encoder(onehot).chunk(2, dim=1)
 
