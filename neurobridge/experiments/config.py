@@ -27,9 +27,7 @@ class RunConfig:
     options: dict = field(default_factory=dict)
 
     def units(self) -> list[tuple[float, int, str]]:
-        """The (fraction, seed, method) units of this run, or the share ``options["units"]`` given to one worker."""
-        if "units" in self.options:
-            return [(float(f), int(s), str(m)) for f, s, m in self.options["units"]]
+        """The (fraction, seed, method) units of this run."""
         return [(f, s, m) for f in self.fractions for s in self.seeds for m in self.methods]
 
     def __post_init__(self):

@@ -179,7 +179,7 @@ def run_image_label(config: RunConfig, store: ResultStore, data: ImageLabelData,
     units = config.units()
     bar = tqdm(units, desc=config.experiment, disable=not config.progress)
     for fraction, seed, method in bar:
-        if store.done(method, fraction, seed):
+        if not store.claim(method, fraction, seed):
             continue
         bar.set_postfix_str(f"{method} f={fraction:g} seed={seed}")
         bridges = Bridges.from_labels(data.pool_labels, spaces.target_pool_labels, fraction, seed=seed)

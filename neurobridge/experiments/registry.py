@@ -114,14 +114,15 @@ def _jobs(config: RunConfig) -> int:
 
 def _worker(name: str, config: RunConfig) -> None:
     spec = EXPERIMENTS[name]
-    store = ResultStore(config.out, name, resume=True)
+    store = ResultStore(config.out, name, resume=True, worker=True)
     with _cpu_threads(config):
         spec.runner()(config, store)
 
 
 def _run_parallel(spec: ExperimentSpec, config: RunConfig, jobs: int) -> None:
-    """Spread the units over ``jobs`` processes (spawned, one CPU thread each). The reference models are trained
-    first in this process, so the workers find them in the cache; each unit's result file is written atomically."""
+    """Run ``jobs`` worker processes (spawned, one CPU thread each) that take units one at a time as they free up
+    (see :meth:`ResultStore.claim`). The reference models are trained first in this process, so the workers find
+    them in the cache; each unit's result file is written atomically."""
     import dataclasses
     import multiprocessing
 
@@ -129,14 +130,10 @@ def _run_parallel(spec: ExperimentSpec, config: RunConfig, jobs: int) -> None:
     if hasattr(module, "prepare"):
         with _cpu_threads(config):
             module.prepare(config)
-    units = config.units()
-    shares = [units[k::jobs] for k in range(jobs)]
     context = multiprocessing.get_context("spawn")
     processes = []
-    for k, share in enumerate(shares):
-        if not share:
-            continue
-        options = {**config.options, "units": share, "jobs": 1}
+    for k in range(jobs):
+        options = {**config.options, "jobs": 1}
         worker_config = dataclasses.replace(config, options=options, progress=config.progress and k == 0)
         process = context.Process(target=_worker, args=(spec.name, worker_config))
         process.start()

@@ -29,11 +29,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 class ResultStore:
     """Results of one experiment run in ``out``; units already done are skipped on a re-run (``resume=True``)."""
 
-    def __init__(self, out: str | os.PathLike, experiment: str, *, resume: bool = True):
+    def __init__(self, out: str | os.PathLike, experiment: str, *, resume: bool = True, worker: bool = False):
         self.out = Path(out)
         self.experiment = experiment
         self.units = self.out / "units"
         self.units.mkdir(parents=True, exist_ok=True)
+        if not worker:
+            for path in self.units.glob(f"{experiment}__*.claim"):
+                path.unlink()
         if not resume:
             for path in self.units.glob(f"{experiment}__*.json"):
                 path.unlink()
@@ -44,13 +47,29 @@ class ResultStore:
     def done(self, method: str, fraction: float, seed: int) -> bool:
         return self._path(method, fraction, seed).is_file()
 
+    def claim(self, method: str, fraction: float, seed: int) -> bool:
+        """True if this process should run the unit: it is not done and no other worker has claimed it.
+
+        Workers of one run share the units dynamically this way (an exclusive create is atomic); claims left by an
+        interrupted run are cleared when the next run starts.
+        """
+        if self.done(method, fraction, seed):
+            return False
+        try:
+            os.close(os.open(self._path(method, fraction, seed).with_suffix(".claim"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
+
     def add(self, method: str, fraction: float, seed: int, metrics: Mapping[str, float]) -> None:
         rows = [
             {"experiment": self.experiment, "method": method, "fraction": float(fraction), "seed": int(seed), "metric": k, "value": float(v)}
             for k, v in metrics.items()
             if v is not None and np.isfinite(float(v))
         ]
-        atomic_write_text(self._path(method, fraction, seed), json.dumps(rows))
+        path = self._path(method, fraction, seed)
+        atomic_write_text(path, json.dumps(rows))
+        path.with_suffix(".claim").unlink(missing_ok=True)
 
     def frame(self) -> pd.DataFrame:
         rows = []

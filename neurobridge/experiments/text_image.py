@@ -91,7 +91,7 @@ def run(config: RunConfig, store: ResultStore) -> None:
 
     flow = {**FLOW, "steps": 300} if config.quick else FLOW
     for fraction, seed, method in tqdm(config.units(), desc=config.experiment, disable=not config.progress):
-        if store.done(method, fraction, seed):
+        if not store.claim(method, fraction, seed):
             continue
         start = time.perf_counter()
         bridges = Bridges.from_labels(pool_labels, target_labels, fraction, seed=seed)
