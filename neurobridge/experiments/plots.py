@@ -62,7 +62,7 @@ def plot_image_grid(images: np.ndarray, labels: np.ndarray, path: str | os.PathL
             ax.axis("off")
             if k < len(picks):
                 ax.imshow(images[picks[k]], cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].set_title(str(c), fontsize=6, loc="left")
+        axes[r, 0].text(-0.15, 0.5, str(c), transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=8)
     path = _save(fig, Path(path))
@@ -82,8 +82,8 @@ def plot_embedding(transported: np.ndarray, target: np.ndarray, labels_transport
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     for k, c in enumerate(classes):
         color = cmap(k % cmap.N)
-        ax.scatter(*a[np.asarray(labels_target) == c].T, s=8, color=color, alpha=0.35)
-        ax.scatter(*b[np.asarray(labels_transported) == c].T, s=14, color=color, marker="x", label=str(c))
+        ax.scatter(*b[np.asarray(labels_transported) == c].T, s=14, color=color, marker="x", alpha=0.6, label=str(c))
+        ax.scatter(*a[np.asarray(labels_target) == c].T, s=60, color=color, edgecolors="black", linewidths=0.6, zorder=3)
     ax.set_title(title or "transported (x) vs true target (dots), PCA of target")
     ax.legend(fontsize=6, ncol=2, markerscale=1.2)
     path = _save(fig, Path(path))
