@@ -5,6 +5,7 @@ import hashlib
 import math
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 _SQUARE_SIZES = {64: (8, 8), 784: (28, 28)}
@@ -117,3 +118,12 @@ def first_rows(array: np.ndarray, n_train, name="n_train"):
     if int(n_train) < 1:
         raise ValueError(f"{name} must be >= 1 or None; got {n_train}")
     return array[: int(n_train)]
+
+
+def class_set(labels: np.ndarray) -> np.ndarray:
+    """The distinct labels, sorted when they can be (mixed types keep their order of appearance)."""
+    classes = pd.unique(np.asarray(labels))
+    try:
+        return np.sort(classes)
+    except TypeError:
+        return classes

@@ -11,7 +11,6 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 import xarray as xr
@@ -19,7 +18,7 @@ from torch import nn
 
 from neurobridge._device import resolve_device
 from neurobridge.models._base import ReferenceModel
-from neurobridge.models._data import as_images, as_labels, first_rows, latent_assembly, merge_config, pixel_max
+from neurobridge.models._data import as_images, class_set, as_labels, first_rows, latent_assembly, merge_config, pixel_max
 from neurobridge.models._training import fit_minibatch, seeded
 
 __all__ = ["ImageClassifier", "train_classifier", "CLASSIFIER_DEFAULTS"]
@@ -109,11 +108,7 @@ def train_classifier(images, labels, config: dict | None = None, *, seed: int = 
     cfg = resolve_classifier_config(array, config)
     array, labels = first_rows(array, cfg["n_train"]), first_rows(labels, cfg["n_train"])
     if classes is None:
-        classes = pd.unique(labels)
-        try:
-            classes = np.sort(classes)
-        except TypeError:
-            pass
+        classes = class_set(labels)
     dev = resolve_device(device)
     scale = pixel_max(array)
     start = time.perf_counter()

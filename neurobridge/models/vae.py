@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 import xarray as xr
@@ -22,7 +21,7 @@ from torch import nn
 
 from neurobridge._device import resolve_device
 from neurobridge.models._base import ReferenceModel
-from neurobridge.models._data import as_images, as_labels, first_rows, latent_assembly, merge_config, pixel_max
+from neurobridge.models._data import as_images, class_set, as_labels, first_rows, latent_assembly, merge_config, pixel_max
 from neurobridge.models._training import fit_minibatch, seeded
 
 __all__ = [
@@ -228,11 +227,7 @@ def train_label_vae(labels, config: dict | None = None, *, seed: int = 0, device
     """Train a :class:`LabelVAE` on ``labels`` for about ``steps`` minibatch steps; see ``LABEL_VAE_DEFAULTS``."""
     labels = as_labels(labels)
     cfg = merge_config(LABEL_VAE_DEFAULTS, config, "label_vae")
-    classes = pd.unique(labels)
-    try:
-        classes = np.sort(classes)
-    except TypeError:
-        pass
+    classes = class_set(labels)
     dev = resolve_device(device)
     epochs = max(1, int(np.ceil(cfg["steps"] * cfg["batch_size"] / len(labels))))
     start = time.perf_counter()
