@@ -80,3 +80,25 @@ def test_summary_shows_mean_and_sd(tmp_path):
 def test_bad_fraction_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="fractions"):
         RunConfig("digits", (0.0,), (0,), ("ridge",), tmp_path)
+
+
+def test_sweep_and_report_from_a_config(tmp_path, capsys):
+    import json
+
+    from neurobridge.cli import main
+
+    config = tmp_path / "sweep.json"
+    config.write_text(json.dumps({"out": str(tmp_path / "out"), "runs": [
+        {"experiment": "digits", "fractions": [0.2], "seeds": [0, 1], "methods": ["ridge", "e2e-logreg"], "quick": True,
+         "progress": False, "options": {"jobs": 1}},
+    ]}))
+    assert main(["sweep", str(config)]) == 0
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(table.method) == {"ridge", "e2e-logreg"} and set(table.seed) == {0, 1}
+    assert main(["report", str(tmp_path / "out"), "--metrics", "recognition_accuracy"]) == 0
+    out = capsys.readouterr().out
+    assert "| e2e-logreg |" in out and "± " in out
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"runs": [{"experiment": "nope"}]}))
+    with pytest.raises(SystemExit, match="must be one of"):
+        main(["sweep", str(bad)])
