@@ -95,10 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; a user error prints one ``error:`` line and exits 2 (``NEUROBRIDGE_DEBUG=1`` re-raises)."""
+    import os
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except DataError as err:
+    except (DataError, ValueError, KeyError, FileNotFoundError) as err:
+        if os.environ.get("NEUROBRIDGE_DEBUG"):
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
 

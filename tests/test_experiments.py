@@ -102,3 +102,11 @@ def test_sweep_and_report_from_a_config(tmp_path, capsys):
     bad.write_text(json.dumps({"runs": [{"experiment": "nope"}]}))
     with pytest.raises(SystemExit, match="must be one of"):
         main(["sweep", str(bad)])
+
+
+def test_cli_user_errors_are_one_line(tmp_path, capsys):
+    from neurobridge.cli import main
+
+    assert main(["run", "digits", "--fractions", "0,1.5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: fractions must lie in (0, 1]") and "Traceback" not in err
