@@ -56,6 +56,14 @@ class PinnedBridges:
         self._sources = np.asarray(bridges.source_index)[order]
         self._targets = np.asarray(bridges.target_index)[order]
 
+    def state_dict(self) -> dict:
+        inner = getattr(self.sampler, "state_dict", None)
+        return inner() if callable(inner) else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if callable(getattr(self.sampler, "load_state_dict", None)):
+            self.sampler.load_state_dict(state)
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         src, tgt = self.sampler.sample(batch_size, rng)
         lo = np.searchsorted(self._sources, src, side="left")

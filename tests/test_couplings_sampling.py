@@ -112,3 +112,28 @@ def test_pairs_for_epoch_and_coupling_sampler():
 def test_sampler_errors(call, match):
     with pytest.raises(CouplingError, match=match):
         call()
+
+
+@pytest.mark.parametrize("sampler_kind", ["plan", "exemplar"])
+def test_resumed_flow_with_an_epoch_sampler_is_bit_identical(tmp_path, sampler_kind):
+    """Samplers that keep a position in a pass over the rows checkpoint it, so resuming changes nothing."""
+    from neurobridge.align import PinnedBridges
+    from neurobridge.bridges import Bridges
+    from neurobridge.couplings import ExemplarSampler, PlanSampler
+    from neurobridge.flows import ConditionalFlow
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3)).astype(np.float32)
+    y = (x @ rng.normal(size=(3, 2))).astype(np.float32)
+    bridges = Bridges.from_indices(np.arange(10), np.arange(10), n_source=120, n_target=120)
+
+    def sampler():
+        inner = PlanSampler(np.eye(120) / 120, row_weights="epoch") if sampler_kind == "plan" else ExemplarSampler(x, y, bridges, k=3, row_weights="epoch")
+        return PinnedBridges(inner, bridges)
+
+    kw = dict(network="mlp", network_kwargs={"width": 32, "depth": 2}, steps=30, batch_size=50, progress=False, device="cpu", seed=1)
+    straight = ConditionalFlow(**kw).fit(x, y, sampler=sampler())
+    ConditionalFlow(checkpoint_dir=tmp_path, **kw).fit(x, y, sampler=sampler(), stop_at_step=13)
+    resumed = ConditionalFlow(checkpoint_dir=tmp_path, **kw).fit(x, y, sampler=sampler(), resume=True)
+    a, b = straight.module_.state_dict(), resumed.module_.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

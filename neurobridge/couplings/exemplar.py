@@ -38,6 +38,7 @@ import torch
 from ._checks import as_points
 from .cost import _check_metric, distances, exemplar_arrays
 from .result import Coupling, CouplingError
+from .sampling import EpochRows
 
 __all__ = ["ExemplarSampler", "exemplar_coupling", "nearest_exemplars"]
 
@@ -146,8 +147,7 @@ class ExemplarSampler:
         self._base = np.where(self._hub_start > 0, self._cum[np.maximum(self._hub_start - 1, 0)], 0.0)
         self._base[self._hub_start == 0] = 0.0
         self._hub_total = self._cum[self._hub_stop - 1] - self._base
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
+        self._epoch = EpochRows(self.n)
 
     @property
     def nbytes(self) -> int:
@@ -158,15 +158,13 @@ class ExemplarSampler:
     def _rows(self, batch_size, rng):
         if self.row_weights == "uniform":
             return rng.integers(0, self.n, size=batch_size)
-        parts, need = [], batch_size
-        while need:
-            if self._pos >= len(self._order):
-                self._order, self._pos = rng.permutation(self.n), 0
-            take = min(need, len(self._order) - self._pos)
-            parts.append(self._order[self._pos : self._pos + take])
-            self._pos += take
-            need -= take
-        return np.concatenate(parts)
+        return self._epoch.take(batch_size, rng)
+
+    def state_dict(self) -> dict:
+        return self._epoch.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch.load_state_dict(state)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         from .sampling import _check_batch

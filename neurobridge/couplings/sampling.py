@@ -23,6 +23,7 @@ from .result import CouplingError
 
 __all__ = [
     "PairSampler",
+    "EpochRows",
     "PlanSampler",
     "BridgeSampler",
     "MinibatchBridgeSampler",
@@ -63,6 +64,34 @@ def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> 
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
 
 
+class EpochRows:
+    """Rows ``0..n-1`` in successive random permutations, so every row comes once per pass; the position in the
+    current pass is checkpointable (``state_dict``), which keeps a resumed training run bit-identical."""
+
+    def __init__(self, n: int):
+        self.n = int(n)
+        self._order = np.empty(0, dtype=np.int64)
+        self._pos = 0
+
+    def take(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        parts, need = [], batch_size
+        while need:
+            if self._pos >= len(self._order):
+                self._order, self._pos = rng.permutation(self.n), 0
+            step = min(need, len(self._order) - self._pos)
+            parts.append(self._order[self._pos : self._pos + step])
+            self._pos += step
+            need -= step
+        return np.concatenate(parts)
+
+    def state_dict(self) -> dict:
+        return {"order": torch.from_numpy(self._order.copy()), "pos": int(self._pos)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._order = state["order"].numpy().astype(np.int64)
+        self._pos = int(state["pos"])
+
+
 class PlanSampler:
     """Global mode: pairs from a dense plan ``P`` (``n x m``).
 
@@ -80,8 +109,7 @@ class PlanSampler:
         if mass.sum() <= 0:
             raise CouplingError("plan carries no mass; nothing to sample")
         self._row_p = mass / mass.sum()
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
+        self._epoch = EpochRows(self.plan.shape[0])
 
     def _rows(self, batch_size: int, rng) -> np.ndarray:
         n = self.plan.shape[0]
@@ -89,14 +117,13 @@ class PlanSampler:
             return rng.choice(n, size=batch_size, p=self._row_p)
         if self.row_weights == "uniform":
             return rng.integers(0, n, size=batch_size)
-        out = []
-        while sum(len(o) for o in out) < batch_size:
-            if self._pos >= len(self._order):
-                self._order, self._pos = rng.permutation(n), 0
-            take = min(batch_size - sum(len(o) for o in out), len(self._order) - self._pos)
-            out.append(self._order[self._pos : self._pos + take])
-            self._pos += take
-        return np.concatenate(out)
+        return self._epoch.take(batch_size, rng)
+
+    def state_dict(self) -> dict:
+        return self._epoch.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch.load_state_dict(state)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
