@@ -69,9 +69,9 @@ def format_targets(table: pd.DataFrame, method: str = "bridge-ot") -> str:
 
 
 def markdown_table(table: pd.DataFrame, metric: str) -> str:
-    """Methods x fractions, ``mean ± sd`` over seeds, as a Markdown table."""
+    """Methods x fractions, ``mean ± sd`` over seeds (the mean alone for a single seed), as a Markdown table."""
     rows = table[table["metric"] == metric]
-    stats = rows.groupby(["method", "fraction"])["value"].agg(["mean", "std"])
+    stats = rows.groupby(["method", "fraction"])["value"].agg(["mean", "std", "count"])
     fractions = sorted(rows["fraction"].unique())
     header = "| method | " + " | ".join(f"{f:g}" for f in fractions) + " |\n|---|" + "---|" * len(fractions)
     body = []
@@ -79,8 +79,8 @@ def markdown_table(table: pd.DataFrame, metric: str) -> str:
         cells = []
         for f in fractions:
             if (method, f) in stats.index:
-                m, s = stats.loc[(method, f)]
-                cells.append(f"{m:.3f} ± {0 if pd.isna(s) else s:.3f}")
+                m, s, n = stats.loc[(method, f)]
+                cells.append(f"{m:.3f}" if n < 2 else f"{m:.3f} ± {s:.3f}")
             else:
                 cells.append("")
         body.append(f"| {method} | " + " | ".join(cells) + " |")
