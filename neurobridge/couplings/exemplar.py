@@ -38,7 +38,7 @@ import torch
 from ._checks import as_points
 from .cost import _check_metric, distances, exemplar_arrays
 from .result import Coupling, CouplingError
-from .sampling import EpochRows
+from .sampling import EpochRows, EpochStateMixin, _check_batch
 
 __all__ = ["ExemplarSampler", "exemplar_coupling", "nearest_exemplars"]
 
@@ -70,7 +70,7 @@ def _softmax_rows(dist: np.ndarray, temperature: float) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
-class ExemplarSampler:
+class ExemplarSampler(EpochStateMixin):
     """Pair sampler of the exemplar coupling (Setting 2); see the module docstring for the exact rule.
 
     Parameters
@@ -155,22 +155,9 @@ class ExemplarSampler:
         arrays = (self.source_hub, self.source_weight, self._source_cdf, self.target_hub, self.target_point, self.target_weight, self._cum)
         return int(sum(a.nbytes for a in arrays))
 
-    def _rows(self, batch_size, rng):
-        if self.row_weights == "uniform":
-            return rng.integers(0, self.n, size=batch_size)
-        return self._epoch.take(batch_size, rng)
-
-    def state_dict(self) -> dict:
-        return self._epoch.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self._epoch.load_state_dict(state)
-
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        from .sampling import _check_batch
-
         batch_size = _check_batch(batch_size, rng)
-        i = self._rows(batch_size, rng).astype(np.int64)
+        i = self._uniform_or_epoch(batch_size, rng).astype(np.int64)
         u = rng.random(batch_size)
         slot = np.minimum((self._source_cdf[i] < u[:, None] * self._source_cdf[i, -1:]).sum(axis=1), self.k - 1)
         h = self.source_hub[i, slot]

@@ -24,6 +24,7 @@ from .result import CouplingError
 __all__ = [
     "PairSampler",
     "EpochRows",
+    "EpochStateMixin",
     "PlanSampler",
     "BridgeSampler",
     "MinibatchBridgeSampler",
@@ -92,7 +93,22 @@ class EpochRows:
         self._pos = int(state["pos"])
 
 
-class PlanSampler:
+class EpochStateMixin:
+    """Checkpointing for samplers that draw rows through an :class:`EpochRows` held as ``self._epoch``."""
+
+    def _uniform_or_epoch(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        if self.row_weights == "uniform":
+            return rng.integers(0, self._epoch.n, size=batch_size)
+        return self._epoch.take(batch_size, rng)
+
+    def state_dict(self) -> dict:
+        return self._epoch.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch.load_state_dict(state)
+
+
+class PlanSampler(EpochStateMixin):
     """Global mode: pairs from a dense plan ``P`` (``n x m``).
 
     ``sample`` draws ``i`` by the plan's row marginal (``row_weights="marginal"``), uniformly (``"uniform"``), or
@@ -112,18 +128,9 @@ class PlanSampler:
         self._epoch = EpochRows(self.plan.shape[0])
 
     def _rows(self, batch_size: int, rng) -> np.ndarray:
-        n = self.plan.shape[0]
         if self.row_weights == "marginal":
-            return rng.choice(n, size=batch_size, p=self._row_p)
-        if self.row_weights == "uniform":
-            return rng.integers(0, n, size=batch_size)
-        return self._epoch.take(batch_size, rng)
-
-    def state_dict(self) -> dict:
-        return self._epoch.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self._epoch.load_state_dict(state)
+            return rng.choice(self.plan.shape[0], size=batch_size, p=self._row_p)
+        return self._uniform_or_epoch(batch_size, rng)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
