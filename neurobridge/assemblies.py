@@ -351,16 +351,50 @@ def unflatten_pixels(assembly: xr.DataArray) -> np.ndarray:
 __all__.append("unflatten_pixels")
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_NETCDF3_SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
+def _read_engine(path: Path) -> str:
+    """The xarray engine that reads ``path`` without the netCDF4 C library.
+
+    NetCDF4 files are HDF5 files and are read through ``h5netcdf`` (h5py). The netCDF4 C library crashes the
+    interpreter when a file with string variables is opened while another netCDF4 handle on the same file is alive
+    (netcdf4-python #1444, xarray #8289 and #9093), e.g. a notebook that looked at the file with ``xr.open_dataset``.
+    Classic NetCDF3 files go through scipy's reader.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as err:
+        raise AssemblyError(f"read_netcdf: cannot open {path} ({err})") from err
+    if head == _HDF5_SIGNATURE:
+        return "h5netcdf"
+    if head[:4] in _NETCDF3_SIGNATURES:
+        return "scipy"
+    raise AssemblyError(
+        f"read_netcdf: {path} is not a NetCDF file (it starts with {head[:8]!r}, neither the HDF5 nor the NetCDF3 "
+        "signature); pass a file written by write_netcdf, xarray's to_netcdf or brainio"
+    )
+
+
 def read_netcdf(path: str | os.PathLike, *, variable: str | None = None) -> xr.DataArray:
     """Read an assembly from NetCDF (ours, or brainio's layout such as ``dims (neuroid, presentation, time_bin)``).
 
     The file is read fully into memory and closed; the result is validated and canonical (see :func:`validate`).
-    NaNs are allowed here (real recordings may have them); call :func:`validate` to reject them.
+    NaNs are allowed here (real recordings may have them); call :func:`validate` to reject them. NetCDF4 files are
+    read through the ``h5netcdf`` engine (see :func:`_read_engine`), so another open handle on the same file, from
+    any engine, is safe.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"read_netcdf: no file at {path}")
-    with xr.open_dataset(path) as ds:
+    engine = _read_engine(path)
+    try:
+        ds = xr.open_dataset(path, engine=engine)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise AssemblyError(f"read_netcdf: cannot read {path} as NetCDF ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
+    with ds:
         names = list(ds.data_vars)
         if variable is None:
             if len(names) != 1:
@@ -368,7 +402,10 @@ def read_netcdf(path: str | os.PathLike, *, variable: str | None = None) -> xr.D
             variable = names[0]
         elif variable not in names:
             raise AssemblyError(f"read_netcdf: {path} has no variable {variable!r}; it holds {names}")
-        da = ds[variable].load()
+        try:
+            da = ds[variable].load()
+        except (OSError, ValueError, RuntimeError) as err:
+            raise AssemblyError(f"read_netcdf: cannot read variable {variable!r} of {path} ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
     attrs = {}
     for key, value in da.attrs.items():
         if isinstance(value, str) and key.startswith("json:"):
@@ -400,11 +437,12 @@ def _netcdf_safe(assembly: xr.DataArray) -> xr.DataArray:
 
 
 def write_netcdf(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
-    """Write an assembly to NetCDF atomically (temporary file in the same folder, then rename).
+    """Write an assembly to a NetCDF4 (HDF5) file atomically (temporary file in the same folder, then rename).
 
-    Every coord round-trips through :func:`read_netcdf`; non-scalar attributes are stored as JSON strings.
+    The file is written by the netCDF4 library, so plain ``xr.open_dataset`` (any engine) and ``netCDF4.Dataset`` read
+    it. Every coord round-trips through :func:`read_netcdf`; non-scalar attributes are stored as JSON strings.
     """
     safe = _netcdf_safe(assembly)
     if safe.name is None:
         safe.name = "assembly"
-    return atomic_write(path, safe.to_netcdf)
+    return atomic_write(path, lambda tmp: safe.to_netcdf(tmp, engine="netcdf4", format="NETCDF4"))
