@@ -21,10 +21,11 @@ from typing import Callable
 import xarray as xr
 
 from neurobridge.datasets.digits import load_digits
+from neurobridge.datasets.download import resolve
 from neurobridge.datasets.features import load_features
 from neurobridge.datasets.hvm import load_hvm
 from neurobridge.datasets.majajhong2015 import load_majajhong2015
-from neurobridge.datasets.manifests import DataError, list_manifests, resolve
+from neurobridge.datasets.manifests import DataError, list_manifests
 from neurobridge.datasets.mnist import load_mnist
 
 __all__ = ["load", "register", "available", "resolve", "list_manifests", "DataError"]

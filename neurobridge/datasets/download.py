@@ -1,22 +1,37 @@
-"""Download a manifest file into the cache: temporary file, progress bar, checksum, atomic rename.
+"""Find, verify and download a manifest's files: the resolver.
 
-Nothing partial or corrupt is ever left under its final name: the bytes go to ``.<filename>.<random>.part`` in the
-destination folder, are verified, and only then renamed into place with :func:`os.replace` (atomic on POSIX and
+:func:`resolve` finds a file by searching, in order,
+
+1. ``NEUROBRIDGE_DATA_PATH`` (directories separated by ``os.pathsep``, searched recursively by file name);
+2. Brain-Score's cache ``$BRAINIO_HOME/<sha1>/<filename>`` (default ``~/.brainio``), read in place;
+3. neurobridge's cache ``$NEUROBRIDGE_HOME/<dataset>/<filename>`` (default ``~/.cache/neurobridge``);
+
+and otherwise downloads it into the cache. Every copy is verified against its checksum before use, and verified
+again whenever its size, modification time or inode change; a corrupt copy is never returned. A corrupt copy early
+in the search order does not hide a good one later: the good one is used and a :class:`DataWarning` names the bad one.
+
+Downloads leave nothing partial or corrupt under the final name: the bytes go to ``.<filename>.<random>.part`` in
+the destination folder, are verified, and only then renamed into place with :func:`os.replace` (atomic on POSIX and
 Windows). Any failure removes the temporary file.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+from functools import lru_cache
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from neurobridge.datasets.manifests import DataError, FileEntry, verify_file
+from neurobridge.datasets.locations import brainio_home, cache_dir, data_path
+from neurobridge.datasets.manifests import DataError, DataWarning, FileEntry, get_manifest
 
-__all__ = ["download_entry", "download_url"]
+__all__ = ["resolve", "find_local", "local_copies", "file_checksum", "verify_file", "download_entry", "download_url"]
 
 _BLOCK = 1 << 16
 
@@ -80,3 +95,128 @@ def download_entry(entry: FileEntry, directory: Path, *, progress: bool = True, 
         + "\n  ".join(failures)
         + f"\nIf you are offline, {entry.where_to_put()}"
     )
+
+
+@lru_cache(maxsize=64)
+def _index_directory(directory: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
+    """File name -> every path under ``directory`` with that name (sorted walk, so the order is reproducible)."""
+    index: dict[str, list[str]] = {}
+    for root, dirs, files in os.walk(directory, followlinks=True):
+        dirs.sort()
+        for name in sorted(files):
+            index.setdefault(name, []).append(os.path.join(root, name))
+    return {name: tuple(paths) for name, paths in index.items()}
+
+
+def local_copies(entry: FileEntry) -> list[Path]:
+    """Every local copy of ``entry``, in the search order of :func:`resolve`. Not verified here."""
+    found: list[Path] = []
+    for directory in data_path():
+        if directory.is_dir():
+            hits = _index_directory(str(directory), directory.stat().st_mtime_ns).get(entry.filename, ())
+            found.extend(Path(hit) for hit in hits if os.path.isfile(hit))
+    if entry.algorithm == "sha1":
+        found.append(brainio_home() / entry.checksum / entry.filename)
+    found.append(cache_dir() / entry.dataset / entry.filename)
+    unique: list[Path] = []
+    seen: set[str] = set()
+    for path in found:
+        if path.is_file() and str(path.resolve()) not in seen:
+            seen.add(str(path.resolve()))
+            unique.append(path)
+    return unique
+
+
+def find_local(entry: FileEntry) -> Path | None:
+    """The first local copy of ``entry`` in the search order, or None. Not verified here."""
+    copies = local_copies(entry)
+    return copies[0] if copies else None
+
+
+def file_checksum(path: str | os.PathLike, algorithm: str, of: str = "file") -> str:
+    """Hex digest of a file's bytes (``of="gunzip"``: of its decompressed content), read in 1 MiB blocks."""
+    try:
+        digest = hashlib.new(algorithm)
+    except ValueError as err:
+        raise DataError(f"unknown checksum algorithm {algorithm!r} (use sha1 or sha256)") from err
+    opener = gzip.open if of == "gunzip" else open
+    with opener(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_VERIFIED: set[tuple] = set()
+
+
+def _fingerprint(path: Path, entry: FileEntry) -> tuple:
+    """What must not change for a verification to stay valid: the file's identity, size, mtime and ctime.
+
+    ctime cannot be set by user code, so a rewrite that restores the old mtime (``touch -r``, ``cp -p``) is caught.
+    """
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+            entry.algorithm, entry.checksum, entry.checksum_of)
+
+
+def verify_file(entry: FileEntry, path: str | os.PathLike) -> None:
+    """Raise :class:`DataError` unless ``path`` has ``entry``'s checksum.
+
+    A success is remembered for this process while the file's size, modification time, ctime and inode stay the
+    same; any change makes the next call hash the file again.
+    """
+    path = Path(path)
+    try:
+        memo = _fingerprint(path, entry)
+    except OSError as err:
+        raise DataError(f"{entry.name}: cannot read {path} to verify it ({err}); {entry.where_to_put()}") from err
+    if memo in _VERIFIED:
+        return
+    try:
+        actual = file_checksum(path, entry.algorithm, entry.checksum_of)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataError(f"{entry.name}: cannot read {path} to verify it ({err}); {entry.where_to_put()}") from err
+    if actual != entry.checksum:
+        what = "uncompressed content" if entry.checksum_of == "gunzip" else "file"
+        raise DataError(
+            f"{entry.name}: checksum mismatch for {path}: expected {entry.algorithm} {entry.checksum} of the {what}, "
+            f"got {actual}. The file is corrupt or a different version; delete it and fetch it again from "
+            f"{', '.join(entry.urls) or '(no public URL)'}, or {entry.where_to_put()}"
+        )
+    if _fingerprint(path, entry) == memo:
+        _VERIFIED.add(memo)
+
+
+def resolve(dataset: str, key: str, *, download: bool | None = None, progress: bool = True) -> Path:
+    """Path of a verified local copy of ``dataset``'s file ``key``, downloading it into the cache if needed.
+
+    Local copies are tried in the search order (see the module docstring); the first that passes its checksum is
+    returned, with a :class:`DataWarning` naming each corrupt copy before it. When every local copy is corrupt,
+    :class:`DataError` lists them all. ``download=None`` downloads unless ``NEUROBRIDGE_OFFLINE`` is set to 1/true.
+    """
+    entry = get_manifest(dataset).file(key)
+    bad: list[tuple[Path, DataError]] = []
+    for copy in local_copies(entry):
+        try:
+            verify_file(entry, copy)
+        except DataError as err:
+            bad.append((copy, err))
+            continue
+        for path, err in bad:
+            warnings.warn(f"{entry.name}: skipped the corrupt copy {path} and used {copy} ({err})", DataWarning, stacklevel=2)
+        return copy
+    if bad:
+        if len(bad) == 1:
+            raise bad[0][1]
+        raise DataError(
+            f"{entry.name}: every local copy of {entry.filename} fails its checksum:\n  "
+            + "\n  ".join(f"{path}: {err}" for path, err in bad)
+        )
+    if download is None:
+        download = os.environ.get("NEUROBRIDGE_OFFLINE", "").lower() not in {"1", "true", "yes"}
+    if not download:
+        raise DataError(
+            f"{entry.name}: {entry.filename} is not present locally and downloads are off "
+            f"(expected {entry.algorithm} {entry.checksum}; URL: {', '.join(entry.urls) or 'none'}). {entry.where_to_put()}"
+        )
+    return download_entry(entry, cache_dir() / entry.dataset, progress=progress)

@@ -13,8 +13,10 @@ import pandas as pd
 import xarray as xr
 
 from neurobridge.assemblies import flatten_pixels
+from neurobridge.datasets.download import resolve
 from neurobridge.datasets.images import read_images
-from neurobridge.datasets.manifests import DataError, cache_dir, get_manifest, resolve
+from neurobridge.datasets.locations import cache_dir
+from neurobridge.datasets.manifests import DataError, get_manifest
 
 __all__ = ["hvm_metadata", "load_hvm", "image_paths"]
 

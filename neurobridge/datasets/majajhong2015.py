@@ -9,7 +9,8 @@ import pandas as pd
 import xarray as xr
 
 from neurobridge.assemblies import average_repetitions, read_netcdf, select_region, select_time_bin
-from neurobridge.datasets.manifests import DataError, resolve
+from neurobridge.datasets.download import resolve
+from neurobridge.datasets.manifests import DataError
 
 __all__ = ["load_majajhong2015"]
 

@@ -1,31 +1,28 @@
-"""Data manifests and the file resolver.
+"""Data manifests: what each data set's files are (metadata only; finding and fetching them is
+:mod:`neurobridge.datasets.download`).
 
 Each data set is described by one JSON file in ``data_manifests/``: for every file its name, URLs, checksum
 (``sha1`` where the source publishes sha1, ``sha256`` otherwise; ``"of": "gunzip"`` checks the uncompressed content),
-size, licence and layout.
+size, licence and layout. A malformed manifest raises :class:`DataError` naming the file and the field.
 
-:func:`resolve` finds a file by searching, in order,
-
-1. ``NEUROBRIDGE_DATA_PATH`` (directories separated by ``os.pathsep``, searched recursively by file name);
-2. Brain-Score's cache ``$BRAINIO_HOME/<sha1>/<filename>`` (default ``~/.brainio``), read in place;
-3. neurobridge's cache ``$NEUROBRIDGE_HOME/<dataset>/<filename>`` (default ``~/.cache/neurobridge``);
-
-and otherwise downloads it into the cache (see :mod:`neurobridge.datasets.download`). Every file is verified against
-its checksum before use; a corrupt file is never returned.
+The resolver (``resolve``, ``find_local``, ``verify_file``, ``file_checksum``) lives in
+:mod:`neurobridge.datasets.download`; those names stay importable from here.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import os
+import site
 import sys
+import sysconfig
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+
+from neurobridge.datasets.locations import brainio_home, cache_dir, data_path
 
 __all__ = [
     "DataError",
+    "DataWarning",
     "FileEntry",
     "Manifest",
     "manifest_dirs",
@@ -34,15 +31,17 @@ __all__ = [
     "data_path",
     "cache_dir",
     "brainio_home",
-    "find_local",
-    "resolve",
-    "file_checksum",
-    "verify_file",
 ]
+
+_RESOLVER_NAMES = ("find_local", "local_copies", "resolve", "file_checksum", "verify_file")
 
 
 class DataError(RuntimeError):
     """A data file is missing, cannot be downloaded, or fails its checksum; the message says what to do."""
+
+
+class DataWarning(UserWarning):
+    """A data file was found in a bad state (e.g. a corrupt copy) and a good one was used instead."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,47 @@ class FileEntry:
         )
 
 
+def _is_str(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _entry_from_json(path: Path, dataset: str, position: int, item) -> FileEntry:
+    where = f"manifest {path}: files[{position}]"
+    if not isinstance(item, dict):
+        raise DataError(f"{where} must be a JSON object with filename and checksum; got {type(item).__name__} {item!r}")
+    if not _is_str(item.get("filename")):
+        raise DataError(f"{where} needs a non-empty string 'filename'; got {item.get('filename')!r}")
+    where = f"manifest {path}: file {item['filename']!r}"
+    checksum = item.get("checksum")
+    if not isinstance(checksum, dict) or not _is_str(checksum.get("algorithm")) or not _is_str(checksum.get("value")):
+        raise DataError(f"{where} has no checksum algorithm/value; expected \"checksum\": {{\"algorithm\": \"sha256\", \"value\": \"<hex>\"}}, got {checksum!r}")
+    urls = item.get("urls") or []
+    if isinstance(urls, str) or not isinstance(urls, list) or not all(_is_str(u) for u in urls):
+        raise DataError(f"{where}: 'urls' must be a list of URL strings; got {urls!r}")
+    size = item.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise DataError(f"{where}: 'size' must be a non-negative integer number of bytes; got {size!r}")
+    key = item.get("key", item["filename"])
+    if not _is_str(key):
+        raise DataError(f"{where}: 'key' must be a non-empty string; got {key!r}")
+    of = checksum.get("of", "file")
+    if of not in ("file", "gunzip"):
+        raise DataError(f"{where}: checksum 'of' must be \"file\" or \"gunzip\"; got {of!r}")
+    known = {"key", "filename", "urls", "checksum", "size", "layout"}
+    return FileEntry(
+        dataset=dataset,
+        key=key,
+        filename=item["filename"],
+        algorithm=checksum["algorithm"],
+        checksum=checksum["value"].lower(),
+        checksum_of=of,
+        urls=tuple(urls),
+        size=size,
+        layout=str(item.get("layout", "")),
+        extra={k: v for k, v in item.items() if k not in known},
+    )
+
+
 @dataclass(frozen=True)
 class Manifest:
     """A data set's manifest: its files, licence and citation."""
@@ -90,48 +130,52 @@ class Manifest:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "Manifest":
+        """Read a manifest file; :class:`DataError` naming ``path`` and the bad field when it is malformed."""
         path = Path(path)
-        raw = json.loads(path.read_text())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise DataError(f"cannot read the manifest {path} ({err})") from err
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"manifest {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}; "
+                "fix or remove the file"
+            ) from err
+        if not isinstance(raw, dict):
+            raise DataError(f"manifest {path} must hold a JSON object with 'name' and 'files'; got {type(raw).__name__}")
         missing = {"name", "files"} - set(raw)
         if missing:
             raise DataError(f"manifest {path} lacks the fields {sorted(missing)}")
-        files = []
-        for item in raw["files"]:
-            checksum = item.get("checksum") or {}
-            if not checksum.get("algorithm") or not checksum.get("value"):
-                raise DataError(f"manifest {path}: file {item.get('filename')!r} has no checksum algorithm/value")
-            known = {"key", "filename", "urls", "checksum", "size", "layout"}
-            files.append(
-                FileEntry(
-                    dataset=raw["name"],
-                    key=item.get("key", item["filename"]),
-                    filename=item["filename"],
-                    algorithm=checksum["algorithm"],
-                    checksum=checksum["value"].lower(),
-                    checksum_of=checksum.get("of", "file"),
-                    urls=tuple(item.get("urls") or ()),
-                    size=item.get("size"),
-                    layout=item.get("layout", ""),
-                    extra={k: v for k, v in item.items() if k not in known},
-                )
-            )
+        if not _is_str(raw["name"]):
+            raise DataError(f"manifest {path}: 'name' must be a non-empty string; got {raw['name']!r}")
+        if not isinstance(raw["files"], list):
+            raise DataError(f"manifest {path}: 'files' must be a list of file objects; got {type(raw['files']).__name__}")
+        files = tuple(_entry_from_json(path, raw["name"], i, item) for i, item in enumerate(raw["files"]))
         return cls(
             name=raw["name"],
-            description=raw.get("description", ""),
-            licence=raw.get("licence", ""),
-            citation=raw.get("citation", ""),
-            files=tuple(files),
+            description=str(raw.get("description", "")),
+            licence=str(raw.get("licence", "")),
+            citation=str(raw.get("citation", "")),
+            files=files,
             path=path,
         )
 
 
 def manifest_dirs() -> list[Path]:
     """Where manifests are read from: ``NEUROBRIDGE_MANIFESTS`` (os.pathsep-separated), the checkout's
-    ``data_manifests/``, and ``<prefix>/share/neurobridge/data_manifests`` for a wheel install."""
+    ``data_manifests/``, and ``share/neurobridge/data_manifests`` under the install prefix of a regular (wheel)
+    install: the environment's data path (``sys.prefix`` in a venv) or, for ``pip install --user``, the user base."""
     dirs = [Path(p) for p in os.environ.get("NEUROBRIDGE_MANIFESTS", "").split(os.pathsep) if p]
     dirs.append(Path(__file__).resolve().parents[2] / "data_manifests")
-    dirs.append(Path(sys.prefix) / "share" / "neurobridge" / "data_manifests")
-    return [d for d in dirs if d.is_dir()]
+    prefixes = [sysconfig.get_path("data"), sys.prefix, getattr(site, "USER_BASE", None)]
+    dirs.extend(Path(p) / "share" / "neurobridge" / "data_manifests" for p in prefixes if p)
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in {u.resolve() for u in unique}:
+            unique.append(d)
+    return unique
 
 
 def list_manifests() -> dict[str, Manifest]:
@@ -151,99 +195,11 @@ def get_manifest(name: str) -> Manifest:
     return manifests[name]
 
 
-def data_path() -> list[Path]:
-    """Directories in ``NEUROBRIDGE_DATA_PATH``."""
-    return [Path(p).expanduser() for p in os.environ.get("NEUROBRIDGE_DATA_PATH", "").split(os.pathsep) if p]
+def __getattr__(name: str):
+    # The resolver moved to neurobridge.datasets.download; keep ``from ...manifests import resolve`` working without an
+    # import-time dependency of this module on that one.
+    if name in _RESOLVER_NAMES:
+        from neurobridge.datasets import download
 
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NEUROBRIDGE_HOME", "~/.cache/neurobridge")).expanduser()
-
-
-def brainio_home() -> Path:
-    return Path(os.environ.get("BRAINIO_HOME", "~/.brainio")).expanduser()
-
-
-@lru_cache(maxsize=64)
-def _index_directory(directory: str, mtime: float) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for root, _dirs, files in os.walk(directory, followlinks=True):
-        for name in files:
-            index.setdefault(name, os.path.join(root, name))
-    return index
-
-
-def find_local(entry: FileEntry) -> Path | None:
-    """The first local copy of ``entry`` in the search order, or None. Not verified here."""
-    for directory in data_path():
-        if directory.is_dir():
-            hit = _index_directory(str(directory), directory.stat().st_mtime).get(entry.filename)
-            if hit and os.path.isfile(hit):
-                return Path(hit)
-    if entry.algorithm == "sha1":
-        candidate = brainio_home() / entry.checksum / entry.filename
-        if candidate.is_file():
-            return candidate
-    candidate = cache_dir() / entry.dataset / entry.filename
-    if candidate.is_file():
-        return candidate
-    return None
-
-
-def file_checksum(path: str | os.PathLike, algorithm: str, of: str = "file") -> str:
-    """Hex digest of a file's bytes (``of="gunzip"``: of its decompressed content), read in 1 MiB blocks."""
-    try:
-        digest = hashlib.new(algorithm)
-    except ValueError as err:
-        raise DataError(f"unknown checksum algorithm {algorithm!r}") from err
-    opener = gzip.open if of == "gunzip" else open
-    with opener(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-_VERIFIED: dict[tuple[str, int, float], bool] = {}
-
-
-def verify_file(entry: FileEntry, path: str | os.PathLike) -> None:
-    """Raise :class:`DataError` unless ``path`` has ``entry``'s checksum (results are memoised per size and mtime)."""
-    path = Path(path)
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_size, stat.st_mtime)
-    if _VERIFIED.get(memo):
-        return
-    try:
-        actual = file_checksum(path, entry.algorithm, entry.checksum_of)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"{entry.name}: cannot read {path} to verify it ({err}); {entry.where_to_put()}") from err
-    if actual != entry.checksum:
-        what = "uncompressed content" if entry.checksum_of == "gunzip" else "file"
-        raise DataError(
-            f"{entry.name}: checksum mismatch for {path}: expected {entry.algorithm} {entry.checksum} of the {what}, "
-            f"got {actual}. The file is corrupt or a different version; delete it and fetch it again from "
-            f"{', '.join(entry.urls) or '(no public URL)'}, or {entry.where_to_put()}"
-        )
-    _VERIFIED[memo] = True
-
-
-def resolve(dataset: str, key: str, *, download: bool | None = None, progress: bool = True) -> Path:
-    """Path of a verified local copy of ``dataset``'s file ``key``, downloading it into the cache if needed.
-
-    ``download=None`` downloads unless ``NEUROBRIDGE_OFFLINE`` is set to 1/true.
-    """
-    entry = get_manifest(dataset).file(key)
-    local = find_local(entry)
-    if local is not None:
-        verify_file(entry, local)
-        return local
-    if download is None:
-        download = os.environ.get("NEUROBRIDGE_OFFLINE", "").lower() not in {"1", "true", "yes"}
-    if not download:
-        raise DataError(
-            f"{entry.name}: {entry.filename} is not present locally and downloads are off "
-            f"(expected {entry.algorithm} {entry.checksum}; URL: {', '.join(entry.urls) or 'none'}). {entry.where_to_put()}"
-        )
-    from neurobridge.datasets.download import download_entry
-
-    return download_entry(entry, cache_dir() / entry.dataset, progress=progress)
+        return getattr(download, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
