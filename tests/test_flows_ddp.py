@@ -33,3 +33,13 @@ def test_two_gloo_processes_match_a_single_process(tmp_path):
     assert one["loss"][-1] < one["loss"][0]
     for key, value in one["velocity"].items():
         np.testing.assert_allclose(two["velocity"][key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
+    # Each rank trained on its own half of every global batch, and the halves make up the single process's batch:
+    # this fails if every rank trained on the whole batch (which would still give the same loss and weights).
+    assert one["shard_bounds"] == [(0, 64)]
+    assert two["shard_bounds"] == [(0, 32), (32, 64)]
+    assert len(one["inputs"]) == 1 and len(two["inputs"]) == 2
+    assert len(one["inputs"][0]) == len(two["inputs"][0]) == len(two["inputs"][1]) == 30
+    for step, whole in enumerate(one["inputs"][0]):
+        first, second = two["inputs"][0][step], two["inputs"][1][step]
+        assert whole.shape == (64, 2) and first.shape == (32, 2) and second.shape == (32, 2), (step, first.shape, second.shape)
+        np.testing.assert_allclose(torch.cat([first, second]).numpy(), whole.numpy(), rtol=1e-6, atol=1e-7, err_msg=f"step {step + 1}")

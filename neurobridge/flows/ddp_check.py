@@ -3,8 +3,9 @@
 Run it as ``python -m torch.distributed.run --nproc_per_node=2 -m neurobridge.flows.ddp_check --out result.pt``
 (gloo on the CPU, NCCL on GPUs) and compare with ``python -m neurobridge.flows.ddp_check --out single.pt``: every
 rank draws the same global batch and keeps its share, so the loss per step and the final weights agree with the
-single-process run up to floating-point reduction order. The result file holds the loss history, the world size and
-the final velocity weights.
+single-process run up to floating-point reduction order. The result file holds the loss history, the world size,
+the final velocity weights and, per rank, its shard bounds and the source rows its network saw at every training step
+(so a check can tell that each rank trained on its own share and not on the whole batch).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .distributed import init_from_env
+from .distributed import current_context, gather_objects, init_from_env, shard_bounds
 from .model import ConditionalFlow
 
 __all__ = ["toy_problem", "run", "main"]
@@ -30,15 +31,36 @@ def toy_problem(seed: int = 0, n: int = 512) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(*, steps: int = 30, batch_size: int = 64, seed: int = 0, device: str = "cpu") -> dict:
-    """Fit a small flow on :func:`toy_problem` in this process (inside or outside a process group)."""
+    """Fit a small flow on :func:`toy_problem` in this process (inside or outside a process group).
+
+    ``inputs[r][s]`` is the (normalised) source batch rank ``r``'s velocity network received at training step ``s``,
+    recorded by a forward pre-hook; ``shard_bounds[r]`` is the slice of the global batch rank ``r`` owns.
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
     x, y = toy_problem(seed)
-    flow = ConditionalFlow(
-        "small", network_kwargs={"width": 32, "depth": 2}, steps=steps, batch_size=batch_size, seed=seed,
-        device=device, log_every=10, progress=False,
-    ).fit(x, y)
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    seen: list[torch.Tensor] = []
+
+    def record(module, args):
+        # Training calls are velocity(t, z_t, x) with gradients on; DDP's own wrapper forwards to the inner network.
+        if module.training and torch.is_grad_enabled() and len(args) == 3 and not isinstance(module, DistributedDataParallel):
+            seen.append(args[2].detach().cpu().clone())
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        flow = ConditionalFlow(
+            "small", network_kwargs={"width": 32, "depth": 2}, steps=steps, batch_size=batch_size, seed=seed,
+            device=device, log_every=10, progress=False,
+        ).fit(x, y)
+    finally:
+        handle.remove()
+    context = current_context()
     state = {k: v.detach().cpu() for k, v in flow.module_.velocity.state_dict().items()}
-    return {"world_size": world, "loss": flow.history_["loss"], "step": flow.history_["step"], "velocity": state}
+    return {
+        "world_size": context.world_size, "loss": flow.history_["loss"], "step": flow.history_["step"], "velocity": state,
+        "shard_bounds": gather_objects(shard_bounds(batch_size, context), context),
+        "inputs": gather_objects(seen, context),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

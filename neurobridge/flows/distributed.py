@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistributedContext", "current_context", "init_from_env", "shard_bounds", "all_reduce_mean"]
+__all__ = ["DistributedContext", "current_context", "init_from_env", "shard_bounds", "all_reduce_mean", "gather_objects"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,12 @@ def all_reduce_mean(tensor: torch.Tensor, context: DistributedContext) -> torch.
     out = tensor.clone()
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out.div_(context.world_size)
+
+
+def gather_objects(obj, context: DistributedContext) -> list:
+    """``[obj of rank 0, obj of rank 1, ...]`` on every rank (picklable objects); ``[obj]`` in a single process."""
+    if not context.is_distributed:
+        return [obj]
+    out = [None] * context.world_size
+    dist.all_gather_object(out, obj)
+    return out
