@@ -1,7 +1,8 @@
 """Shared test set-up: the real-data search path, an isolated cache, and the markers' rules.
 
 Real data live in ``../shared/data`` (or wherever ``NEUROBRIDGE_DATA_PATH`` points). Outside CI a test that needs them
-is skipped when they are absent; in CI (``CI=true``) that is an error, so the real-data tests always run there.
+is skipped when they are absent; in CI (``CI=true``, which ``.ci/run`` sets) that is an error, so the real-data tests
+always run there. In CI every skip fails the run except one: a test marked ``gpu`` on a machine without CUDA.
 """
 from __future__ import annotations
 
@@ -83,3 +84,42 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI, turn a skip into a failure unless it is the GPU skip (a ``gpu`` test without CUDA)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not IN_CI or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    if item.get_closest_marker("gpu") is not None and not _cuda_available():
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{item.nodeid} skipped in CI ({_skip_reason(report)}); in CI only a test marked 'gpu' may skip, "
+        "and only on a machine without CUDA"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """In CI, a module that skips as a whole (e.g. a module-level importorskip) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"{collector.nodeid} skipped at collection in CI ({_skip_reason(report)}); in CI only GPU tests may skip"
