@@ -117,14 +117,11 @@ def _idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-MNIST = Path("/work/shared/data/mnist")
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not (MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="MNIST IDX files not present")
-def test_mnist_quick_models(tmp_path):
-    images = _idx(MNIST / "train-images-idx3-ubyte.gz")[:6000]
-    labels = _idx(MNIST / "train-labels-idx1-ubyte.gz")[:6000]
+@pytest.mark.realdata
+def test_mnist_quick_models(tmp_path, shared_data):
+    images = _idx(shared_data("train-images-idx3-ubyte.gz"))[:6000]
+    labels = _idx(shared_data("train-labels-idx1-ubyte.gz"))[:6000]
     train_x, train_y, test_x, test_y = images[:5000], labels[:5000], images[5000:], labels[5000:]
     clf = get_or_train("classifier", (train_x, train_y), {"epochs": 2}, cache_dir=tmp_path, device="cpu")
     assert clf.score(test_x, test_y).accuracy > 0.9
