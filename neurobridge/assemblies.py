@@ -369,6 +369,14 @@ def _read_engine(path: Path) -> str:
     except OSError as err:
         raise AssemblyError(f"read_netcdf: cannot open {path} ({err})") from err
     if head == _HDF5_SIGNATURE:
+        try:
+            import h5netcdf  # noqa: F401
+            import h5py  # noqa: F401
+        except ImportError as err:
+            raise ImportError(
+                f"read_netcdf: reading the NetCDF4 file {path} needs the packages h5netcdf and h5py "
+                f"({err}); install them with `pip install h5netcdf h5py`"
+            ) from err
         return "h5netcdf"
     if head[:4] in _NETCDF3_SIGNATURES:
         return "scipy"

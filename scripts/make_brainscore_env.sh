@@ -19,7 +19,7 @@ export BS_INSTALL_DEPENDENCIES=no AWS_EC2_METADATA_DISABLED=true PIP_DISABLE_PIP
 CHECK="from brainscore_vision import load_metric, load_ceiling
 load_metric('pls', crossvalidation_kwargs=dict(stratification_coord='object_name'))
 load_ceiling('internal_consistency')
-import netCDF4
+import netCDF4, h5netcdf
 print('brainscore environment ready')"
 
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "$CHECK" >/dev/null 2>&1; then
@@ -40,7 +40,7 @@ PIP=("$VENV/bin/python" -m pip install --quiet --prefer-binary)
 
 "${PIP[@]}" \
     "numpy==1.26.4" "pandas==2.3.3" "scipy>=1.11,<1.18" "scikit-learn==1.5.2" "xarray==2022.3.0" \
-    "netCDF4>=1.6,<1.8" "h5py>=3.8" "dask[array]>=2023" "tqdm" "gitpython" "fire" "pybtex" "peewee" \
+    "netCDF4>=1.6,<1.8" "h5py>=3.8" "h5netcdf>=1.0" "dask[array]>=2023" "tqdm" "gitpython" "fire" "pybtex" "peewee" \
     "psycopg2-binary" "networkx" "psutil" "PyYAML>=6.0.3,<7" "boto3" "requests" "Pillow" \
     "importlib-metadata<5" "joblib" "pytest"
 "${PIP[@]}" --no-deps "brainscore-vision==2.4.2" "brainscore-core==2.5.0" "result-caching==0.5"

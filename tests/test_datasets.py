@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 import neurobridge as nb
-from neurobridge.datasets.manifests import get_manifest, verify_file
+from neurobridge.datasets.download import verify_file
+from neurobridge.datasets.manifests import get_manifest
 
 
 @pytest.fixture(scope="module")

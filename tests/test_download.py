@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from neurobridge.cli import main as cli_main
-from neurobridge.datasets.manifests import DataError, resolve
+from neurobridge.datasets.download import resolve
+from neurobridge.datasets.manifests import DataError
 
 PAYLOAD = bytes(range(256)) * 4000
 

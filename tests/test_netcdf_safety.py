@@ -131,3 +131,11 @@ def test_a_truncated_netcdf_file_is_named(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.nc"):
         read_netcdf(tmp_path / "missing.nc")
+
+
+def test_missing_h5netcdf_is_a_clear_import_error(tmp_path, monkeypatch):
+    path = write_netcdf(_assembly(), tmp_path / "toy.nc")
+    monkeypatch.setitem(sys.modules, "h5netcdf", None)
+    with pytest.raises(ImportError, match="pip install h5netcdf h5py") as info:
+        read_netcdf(path)
+    assert str(path) in str(info.value)
