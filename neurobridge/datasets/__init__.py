@@ -25,10 +25,10 @@ from neurobridge.datasets.download import resolve
 from neurobridge.datasets.features import load_features
 from neurobridge.datasets.hvm import load_hvm
 from neurobridge.datasets.majajhong2015 import load_majajhong2015
-from neurobridge.datasets.manifests import DataError, list_manifests
+from neurobridge.datasets.manifests import DataError, DataWarning, list_manifests
 from neurobridge.datasets.mnist import load_mnist
 
-__all__ = ["load", "register", "available", "resolve", "list_manifests", "DataError"]
+__all__ = ["load", "register", "available", "resolve", "list_manifests", "DataError", "DataWarning"]
 
 _REGISTRY: dict[str, Callable[..., xr.DataArray]] = {
     "majajhong2015.public": partial(load_majajhong2015, "public"),
