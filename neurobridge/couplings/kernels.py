@@ -40,6 +40,7 @@ __all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS"]
 METHODS = ("auto", "dense", "pruned")
 DEFAULT_CANDIDATES = 16
 _CPU_TILE_ELEMENTS = 1_048_576
+_THREADED_WORK = 4_000_000
 
 
 def _rows_per_tile(n_cols: int, bytes_per_entry: int, memory_budget_mb: float, device: torch.device) -> int:
@@ -72,8 +73,8 @@ def check_operands(A: torch.Tensor, B: torch.Tensor, name: str = "min_plus"):
 def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool = False, out=None):
     """Exact min-plus product by the tiled k-loop (every ``k`` for every entry); see the module docstring.
 
-    On the CPU the row tiles are shared among ``torch.get_num_threads()`` worker threads, each running single-threaded
-    torch kernels; torch's intra-op thread count is set to 1 for the duration of the call and restored afterwards,
+    On the CPU the row tiles of a large product (``n K m >= 4e6``) are shared among ``torch.get_num_threads()`` worker
+    threads, each running single-threaded torch kernels; torch's intra-op thread count is set to 1 for the duration of the call and restored afterwards,
     because the loop's thousands of small parallel regions would otherwise each pay an OpenMP synchronisation.
     """
     A, B = check_operands(A, B)
@@ -84,7 +85,7 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
     idx = torch.empty((n, m), dtype=torch.int32, device=A.device) if return_argmin else None
     if n == 0 or m == 0:
         return (C, idx) if return_argmin else C
-    workers = torch.get_num_threads() if A.device.type == "cpu" else 1
+    workers = torch.get_num_threads() if A.device.type == "cpu" and n * m * A.shape[1] >= _THREADED_WORK else 1
     workers = max(1, min(workers, n))
     per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
     rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
