@@ -57,12 +57,32 @@ def run(x, y, lx, ly, bridges, kwargs, steps, batch):
     return setup, (time.perf_counter() - t) / steps, float(np.mean(agree))
 
 
+def unit_times(x, lx, y, ly, fraction=0.1):
+    """Wall time of one digits flow unit's two fits (images -> labels and back, the experiment's FLOW settings) for
+    the minibatch coupling and, as the peer, the global bridge-ot coupling, same run."""
+    from neurobridge.align import Aligner
+    from neurobridge.bridges import Bridges
+    from neurobridge.experiments.digits import FLOW
+
+    bridges = Bridges.from_labels(lx, ly, fraction, seed=0)
+    back = Bridges.from_labels(ly, lx, fraction, seed=0)
+    out = {}
+    for coupling in ("minibatch-bridge-ot", "bridge-ot"):
+        t = time.perf_counter()
+        Aligner(coupling, seed=0, device="cpu", progress=False, **FLOW).fit(x, y, bridges)
+        Aligner(coupling, seed=0, device="cpu", progress=False, **FLOW).fit(y, x, back)
+        out[coupling] = time.perf_counter() - t
+    print(f"\none digits unit's two flow fits at fraction {fraction}: minibatch-bridge-ot {out['minibatch-bridge-ot']:.1f} s, "
+          f"bridge-ot {out['bridge-ot']:.1f} s (ratio {out['minibatch-bridge-ot'] / out['bridge-ot']:.2f})")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--fractions", default="0.1,1.0")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--unit", action="store_true", help="also time one digits unit's flow fits against bridge-ot")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from neurobridge.bridges import Bridges
@@ -83,6 +103,8 @@ def main():
                 print(f"  {name:50s} setup {setup * 1e3:7.1f} ms, {per_step * 1e3:8.2f} ms/step "
                       f"(x{base / per_step:6.1f} vs today), class agreement {agree:.4f}")
             print(f"  (one digits flow trains 600 steps; x2 directions: today's {2 * 600 * base:.0f} s of coupling per unit)")
+    if args.unit:
+        unit_times(x, lx, y, ly)
 
 
 if __name__ == "__main__":

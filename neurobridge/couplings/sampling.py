@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from ..flows.pairs import PairSampler
-from ._checks import as_points
 from .result import CouplingError
 from .minibatch import MinibatchBridgeSampler  # noqa: E402,F401  (lives in minibatch.py; kept importable here)
 
