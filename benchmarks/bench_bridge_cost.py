@@ -1,6 +1,7 @@
-"""Benchmark (a): the exact bridge cost, n = m = 10,000, K = 1,000, d = 128, against chunked NumPy min-plus.
+"""Benchmark (a): the exact bridge cost, n = m = 10,000, K = 1,000, d = 128, against chunked NumPy min-plus; and
+(b) the per-batch bridge cost of the minibatch coupling at MNIST scale, 512 x 10,000 x 512.
 
-Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_bridge_cost.py [--rows-ref 200]
+Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_bridge_cost.py [--rows-ref 200] [--skip-dense]
 
 Peers, measured in the same run on the same normalised A (n x K) and B (K x m):
 - NumPy broadcast: C[rows] = (A[rows, :, None] + B[None]).min(1), rows chunked to a 256 MiB temporary (the
@@ -49,13 +50,53 @@ def numpy_kloop(A, B, rows, chunk=256):
     return out
 
 
+def minibatch_case(batch=512, pool=10_000, reps=20):
+    """(b): pool of 10,000 image-like latents (16-d, 10 clusters) and 10,000 label latents (one 4-d point per class,
+    as the label VAE gives), every point a label-matched bridge (K = 10,000, the MNIST pool at 100 % labels). Per
+    batch the sampler forms the 512 x 512 cost; peer: the dense min-plus of the same 512 x 10,000 and 10,000 x 512
+    slices, same run. Both directions (images -> labels, labels -> images)."""
+    from neurobridge.bridges import Bridges
+    from neurobridge.couplings import MinibatchBridgeSampler
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(pool) % 10
+    centres = rng.normal(size=(10, 16)) * 2
+    x = (centres[labels] + rng.normal(size=(pool, 16))).astype(np.float32)
+    target_labels = rng.permutation(labels)
+    y = rng.normal(size=(10, 4)).astype(np.float32)[target_labels]
+    print(f"\n(b) minibatch bridge cost, batch {batch}, pool {pool}, K = {pool} label-matched bridges, float32, CPU")
+    for name, (src, tgt, ls, lt) in {"images -> labels": (x, y, labels, target_labels), "labels -> images": (y, x, target_labels, labels)}.items():
+        bridges = Bridges.from_labels(ls, lt, 1.0, seed=0)
+        t = time.perf_counter()
+        fast = MinibatchBridgeSampler(src, tgt, bridges)
+        setup = time.perf_counter() - t
+        plain = MinibatchBridgeSampler(src, tgt, bridges, compress=False)
+        draws = [(rng.choice(pool, batch, replace=False), rng.choice(pool, batch, replace=False)) for _ in range(reps)]
+        fast.batch_cost(*draws[0])
+        t, c = time.perf_counter(), time.process_time()
+        for i, j in draws:
+            C = fast.batch_cost(i, j)
+        t_fast, c_fast = (time.perf_counter() - t) / reps, (time.process_time() - c) / reps
+        t = time.perf_counter()
+        ref = plain.batch_cost(*draws[-1])
+        t_dense = time.perf_counter() - t
+        err = float((C - ref).abs().max() / ref.abs().max())
+        print(f"  {name}: ours {t_fast * 1e3:.2f} ms wall, {c_fast * 1e3:.2f} ms CPU per batch (target <= 20 ms; setup once per pool {setup:.2f} s, "
+              f"A {tuple(fast.A.shape)}, B {tuple(fast.B.shape)}); dense {batch} x {pool} x {batch} min-plus {t_dense * 1e3:.0f} ms "
+              f"-> ratio {t_dense / t_fast:.0f}x; max relative difference {err:.1e}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--K", type=int, default=1_000)
     p.add_argument("--d", type=int, default=128)
     p.add_argument("--rows-ref", type=int, default=200)
+    p.add_argument("--skip-dense", action="store_true", help="only (b)")
     args = p.parse_args()
+    minibatch_case()
+    if args.skip_dense:
+        return
     n = m = args.n
     K, d = args.K, args.d
     print(f"load average at start: {os.getloadavg()}; torch threads {torch.get_num_threads()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")

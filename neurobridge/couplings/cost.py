@@ -110,74 +110,32 @@ def min_plus(
     memory_budget_mb: float = 256.0,
     return_argmin: bool = False,
     out: torch.Tensor | None = None,
+    method: str = "auto",
+    candidates: int = 16,
 ):
     r"""Tropical product :math:`C_{ij} = \min_k (A_{ik} + B_{kj})` of ``A`` (``n x K``) and ``B`` (``K x m``).
 
-    ``C`` is filled in tiles of rows; for each tile a loop over ``k`` applies ``tile = min(tile, A[:, k] + B[k])``
-    to an ``r x m`` buffer, so the extra memory is one ``r x m`` buffer per worker (plus a mask with
-    ``return_argmin``), with ``r`` set by ``memory_budget_mb`` and, on the CPU, by the cache size. With
-    ``return_argmin=True`` also returns the ``n x m`` int32 index of the ``k`` that realised each minimum (the first
-    one on ties).
-
-    On the CPU the row tiles are shared among ``torch.get_num_threads()`` worker threads, each running single-threaded
-    torch kernels; torch's intra-op thread count is set to 1 for the duration of the call and restored afterwards,
-    because the loop's thousands of small parallel regions would otherwise each pay an OpenMP synchronisation.
+    ``method``: ``"dense"`` (every ``k`` for every entry: row tiles and a loop over ``k``, extra memory one ``r x m``
+    buffer per worker with ``r`` set by ``memory_budget_mb`` and the cache size), ``"pruned"`` (each row through its
+    ``candidates`` nearest exemplars plus a certificate that no other exemplar wins; rows without it fall back to
+    more candidates, then to the dense kernel) or ``"auto"`` (dense: measured, the row certificate rarely holds when
+    the targets spread over several clusters, because a far target is reached through exemplars near it). Every method returns the exact product, bit for bit; see
+    :mod:`neurobridge.couplings.kernels`. With ``return_argmin=True`` also returns the ``n x m`` int32 index of the
+    ``k`` that realised each minimum (the smallest one on ties).
     """
-    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
-        raise CouplingError(f"min_plus: A must be n x K and B K x m; got shapes {tuple(A.shape)} and {tuple(B.shape)}")
-    if A.device != B.device:
-        raise CouplingError(f"min_plus: A is on {A.device} and B on {B.device}; put both on one device")
-    dtype = torch.promote_types(A.dtype, B.dtype)
-    A, B = A.to(dtype), B.to(dtype).contiguous()
-    n, K = A.shape
-    m = B.shape[1]
-    workers = torch.get_num_threads() if A.device.type == "cpu" else 1
-    workers = max(1, min(workers, n))
-    per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
-    rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
-    if A.device.type == "cpu":
-        rows = max(1, min(rows, -(-n // workers)))
-    C = out if out is not None else torch.empty((n, m), dtype=dtype, device=A.device)
-    idx = torch.empty((n, m), dtype=torch.int32, device=A.device) if return_argmin else None
-    blocks = [(s, min(n, s + rows)) for s in range(0, n, rows)]
+    from . import kernels
 
-    def work(worker: int) -> None:
-        tmp = torch.empty((rows, m), dtype=dtype, device=A.device)
-        mask = torch.empty((rows, m), dtype=torch.bool, device=A.device) if return_argmin else None
-        for start, stop in blocks[worker::workers]:
-            _min_plus_tile(A[start:stop], B, C[start:stop], None if idx is None else idx[start:stop], tmp, mask)
-
-    if workers == 1:
-        work(0)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(work, range(workers)))
-        finally:
-            torch.set_num_threads(threads)
-    return (C, idx) if return_argmin else C
-
-
-def _min_plus_tile(a, B, tile, itile, tmp, mask) -> None:
-    r = a.shape[0]
-    t = tmp[:r]
-    torch.add(a[:, 0:1], B[0], out=tile)
-    if itile is None:
-        for k in range(1, B.shape[0]):
-            torch.add(a[:, k : k + 1], B[k], out=t)
-            torch.minimum(tile, t, out=tile)
-        return
-    itile.zero_()
-    mk = mask[:r]
-    for k in range(1, B.shape[0]):
-        torch.add(a[:, k : k + 1], B[k], out=t)
-        torch.lt(t, tile, out=mk)
-        itile.masked_fill_(mk, k)
-        torch.minimum(tile, t, out=tile)
+    if method not in kernels.METHODS:
+        raise CouplingError(f"min_plus: method must be one of {kernels.METHODS}; got {method!r}")
+    A, B = kernels.check_operands(A, B)
+    if method in ("auto", "dense"):
+        return kernels.dense_min_plus(A, B, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin, out=out)
+    result = kernels.pruned_min_plus(A, B, candidates=candidates, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
+    if out is not None:
+        C = result[0] if return_argmin else result
+        out.copy_(C)
+        return (out, result[1]) if return_argmin else out
+    return result
 
 
 def soft_min_plus(A: torch.Tensor, B: torch.Tensor, temperature: float, *, memory_budget_mb: float = 256.0) -> torch.Tensor:

@@ -6,8 +6,8 @@ generator gives the same pairs). Modes (Gholamzadeh & Sajid 2025, arXiv:2505.123
 
 - global, :class:`PlanSampler`: one plan ``P`` over the pools; source rows are drawn by the plan's row marginal
   (or uniformly), then ``j ~ P[i, :] / sum_j P[i, :]``;
-- local, :class:`MinibatchBridgeSampler`: per batch, a ``B x B`` entropic problem on the bridge cost through the fixed
-  exemplar bank (cf. ott-jax's minibatch OT data loaders; Fatras et al. 2020, "Learning with minibatch Wasserstein");
+- local, :class:`~neurobridge.couplings.minibatch.MinibatchBridgeSampler`: per batch, a ``B x B`` OT problem on the
+  bridge cost through the fixed exemplar bank (its own module);
 - Setting 2, :class:`~neurobridge.couplings.exemplar.ExemplarSampler`;
 - supervised-only, :class:`BridgeSampler`: the ``K`` bridges alone.
 """
@@ -17,9 +17,8 @@ import numpy as np
 import torch
 
 from ..flows.pairs import PairSampler
-from ._checks import as_points
-from .cost import exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
 from .result import CouplingError
+from .minibatch import MinibatchBridgeSampler  # noqa: E402,F401  (lives in minibatch.py; kept importable here)
 
 __all__ = [
     "PairSampler",
@@ -170,70 +169,6 @@ class BridgeSampler:
                 need -= take
             k = np.concatenate(parts)
         return self.source_index[k], self.target_index[k]
-
-
-class MinibatchBridgeSampler:
-    """Local mode: per batch, ``B`` source and ``B`` target points, a ``B x B`` entropic plan on their bridge cost,
-    and one target per source point drawn from its row of that plan.
-
-    The normalised exemplar distances ``A`` (``n x K``) and ``B`` (``K x m``) are computed once for the pools (memory
-    ``O((n + m) K)``, the mean normalisation fixed by the whole pool), so a batch costs one ``B x K x B`` min-plus
-    product and a Sinkhorn solve on the device of ``x``. ``pairing``: ``"sample"`` (``j ~ P[i, :]``), ``"argmax"``
-    or ``"hungarian"`` (a hard assignment of the batch). ``mode``: the exact bridge cost or its soft-min
-    (``temperature``); the soft-min separates points that share their nearest exemplar, which the exact min-plus
-    cost cannot.
-    """
-
-    def __init__(
-        self,
-        x,
-        y,
-        bridges,
-        *,
-        epsilon: float = 0.1,
-        metric: str = "cosine",
-        unbalanced: tuple[float, float] | None = None,
-        pairing: str = "sample",
-        mode: str = "exact",
-        temperature: float = 0.05,
-        solver_kwargs: dict | None = None,
-        dtype: torch.dtype | None = torch.float32,
-    ):
-        if mode not in ("exact", "softmin"):
-            raise CouplingError(f"mode must be 'exact' or 'softmin' (the bridge cost per batch); got {mode!r}")
-        if pairing not in ("sample", "argmax", "hungarian"):
-            raise CouplingError(f"pairing must be 'sample', 'argmax' or 'hungarian'; got {pairing!r}")
-        x = as_points(x, "x", dtype=dtype)
-        y = as_points(y, "y", dtype=x.dtype, device=x.device)
-        xe, ye, _ = exemplar_arrays(x, y, bridges)
-        self.A, self.scale_x = exemplar_cost(x, xe, metric)
-        Bt, self.scale_y = exemplar_cost(y, ye, metric)
-        self.B = Bt.T.contiguous()
-        self.n, self.m = x.shape[0], y.shape[0]
-        self.epsilon = epsilon
-        self.unbalanced = unbalanced
-        self.pairing = pairing
-        self.mode, self.temperature = mode, temperature
-        self.solver_kwargs = {"tol": 1e-5, "max_iter": 5000, **(solver_kwargs or {})}
-        self.last_coupling = None
-
-    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        from .solvers import solve
-
-        batch_size = _check_batch(batch_size, rng)
-        i = rng.choice(self.n, size=batch_size, replace=batch_size > self.n)
-        j = rng.choice(self.m, size=batch_size, replace=batch_size > self.m)
-        dev = self.A.device
-        A, B = self.A[torch.as_tensor(i, device=dev)], self.B[:, torch.as_tensor(j, device=dev)]
-        C = min_plus(A, B) if self.mode == "exact" else soft_min_plus(A, B, self.temperature)
-        coupling = solve(C, epsilon=self.epsilon, unbalanced=self.unbalanced, **self.solver_kwargs)
-        self.last_coupling = coupling
-        P = coupling.plan_numpy()
-        if self.pairing == "sample":
-            cols = _draw_in_rows(P, np.arange(batch_size), rng)
-            return i.astype(np.int64), j[cols].astype(np.int64)
-        rows, cols = hard_assignment(P, method=self.pairing)
-        return i[rows].astype(np.int64), j[cols].astype(np.int64)
 
 
 def sample_pairs(plan, rng: np.random.Generator, *, per_row: int = 1, replace: bool = True) -> tuple[np.ndarray, np.ndarray]:
