@@ -85,12 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--all", action="store_true", help="also list missing files")
     verify.add_argument("--strict", action="store_true", help="exit 1 when a file is missing")
     verify.set_defaults(func=_data_verify)
-    try:
-        from neurobridge.experiments.cli import add_experiment_commands
-    except ImportError:
-        add_experiment_commands = None
-    if add_experiment_commands is not None:
-        add_experiment_commands(sub)
+    from neurobridge.experiments.cli import add_experiment_commands
+
+    add_experiment_commands(sub)
+    _add_score_command(sub)
     return parser
 
 
