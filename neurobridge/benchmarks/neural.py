@@ -161,12 +161,18 @@ class PredictivityBenchmark:
         )
 
     def neural_assembly(self, *, average: bool = False) -> xr.DataArray:
-        """The region's recordings in float64: trial level (default) or averaged over repetitions."""
+        """The region's recordings in float64, trials sorted by ``stimulus_id``: trial level (default) or averaged.
+
+        Sorting fixes the order of the averaged stimuli, which the seeded splits index into: Brain-Score's
+        ``average_repetition`` (an xarray groupby over the presentation index, ``stimulus_id`` first) returns the
+        stimuli sorted by ``stimulus_id``, and so does averaging these trials.
+        """
         if self._trials is None:
             from neurobridge.datasets import load
 
             trials = load(self.dataset, region=self.region, average=False)
-            self._trials = trials.astype(np.float64, keep_attrs=True)
+            order = np.argsort(trials.coords["stimulus_id"].values, kind="stable")
+            self._trials = trials.isel({PRESENTATION: order}).astype(np.float64, keep_attrs=True)
         if average:
             from neurobridge.assemblies import average_repetitions
 
@@ -175,7 +181,7 @@ class PredictivityBenchmark:
 
     @property
     def stimulus_ids(self) -> np.ndarray:
-        """The benchmark's stimulus ids, once each, in order of first recording."""
+        """The benchmark's stimulus ids, once each, sorted."""
         return pd.unique(self.neural_assembly().coords["stimulus_id"].values)
 
     @property
