@@ -69,9 +69,9 @@ def test_curve_dprime_is_dprime_of_pooled_predictions():
 
 def test_deterministic_for_a_seed():
     data = _synthetic(seed=1)
-    a = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=7)
-    b = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=7)
-    c = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=8)
+    a = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=7, classifier="nearest-centroid")
+    b = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=7, classifier="nearest-centroid")
+    c = decoding_curve(data, label="category_name", n_sites=[2, 8], repeats=3, cv=3, seed=8, classifier="nearest-centroid")
     np.testing.assert_array_equal(a.accuracy.values, b.accuracy.values)
     np.testing.assert_array_equal(a.sites.values, b.sites.values)
     assert not np.array_equal(a.sites.values, c.sites.values)
