@@ -204,3 +204,18 @@ def test_full_size_standin_loads_and_scores(tmp_path, monkeypatch, shared_data):
     print(f"full stand-in: made in {made:.0f} s; load + unzip + IT-pls benchmark {scored:.0f} s; "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; {result!r}")
     assert 0.7 < result.ceiling < 0.9 and result.raw > 0.05
+
+
+@pytest.mark.slow
+def test_neurobridge_run_majaj_on_the_small_standin(active, tmp_path):
+    """``neurobridge run majaj --quick --option data=public`` end to end on the stand-in (about 100 s here)."""
+    import pandas as pd
+
+    from neurobridge.cli import main
+
+    out = tmp_path / "majaj"
+    assert main(["run", "majaj", "--quick", "--option", "data=public", "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert {"bridge-ot", "ridge", "model-layer"} <= set(table["method"])
+    predictivity = table[table["metric"] == "neural_predictivity"]["value"]
+    assert len(predictivity) and np.isfinite(predictivity).all()
