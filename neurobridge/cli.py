@@ -5,6 +5,8 @@
     neurobridge data verify [NAME ...]    checksum every file present locally
     neurobridge run EXPERIMENT [...]      run an experiment (digits, mnist, text-image, imagenet-features, majaj)
     neurobridge sweep CONFIG              run several experiments from a JSON config file
+    neurobridge score MODEL_SPEC --benchmark NAME
+                                          score a features file or a module:function model on a benchmark
 """
 from __future__ import annotations
 
@@ -70,6 +72,113 @@ def _data_verify(args) -> int:
     return 0
 
 
+def _load_model_spec(spec: str):
+    """``module:function`` or ``path/to/file.py:function`` -> (model, layers or None, preprocess or None)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    module_name, sep, function_name = spec.rpartition(":")
+    if not sep or not module_name or not function_name:
+        raise ValueError(
+            f"MODEL_SPEC {spec!r} is neither an existing features file (.nc, .npy, .npz) nor 'module:function' "
+            "(or 'path/to/file.py:function')"
+        )
+    if module_name.endswith(".py"):
+        path = Path(module_name)
+        if not path.is_file():
+            raise FileNotFoundError(f"MODEL_SPEC {spec!r}: no Python file at {path}")
+        loader_spec = importlib.util.spec_from_file_location(f"_neurobridge_model_{path.stem}", path)
+        module = importlib.util.module_from_spec(loader_spec)
+        loader_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ValueError(f"MODEL_SPEC {spec!r}: cannot import module {module_name!r} ({error})") from error
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise ValueError(f"MODEL_SPEC {spec!r}: module {module_name!r} has no callable {function_name!r}")
+    built = function()
+    if isinstance(built, dict):
+        return built.get("model"), built.get("layers"), built.get("preprocess")
+    if isinstance(built, tuple) and 2 <= len(built) <= 3:
+        return built[0], built[1], built[2] if len(built) == 3 else None
+    return built, None, None
+
+
+def _score_candidates(args, benchmark) -> dict:
+    """Activations per layer (or one features assembly) for ``neurobridge score``."""
+    from pathlib import Path
+
+    spec = args.model_spec
+    if Path(spec).is_file():
+        from neurobridge.datasets.features import load_features
+
+        return {"features": load_features(spec)}
+    import torch
+
+    from neurobridge.activations import record_activations
+
+    model, layers, preprocess = _load_model_spec(spec)
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(
+            f"MODEL_SPEC {spec!r} must build a torch.nn.Module, or return (model, layers[, preprocess]) or a dict with "
+            f"'model' and 'layers'; it returned {type(model).__name__}"
+        )
+    if args.layers:
+        layers = [name for name in args.layers.replace(",", " ").split() if name]
+    if not layers:
+        raise ValueError(f"MODEL_SPEC {spec!r} names no layers; return (model, layers) from it or pass --layers a,b")
+    if isinstance(layers, str):
+        layers = [layers]
+    stimuli = benchmark.load_stimuli(size=args.size, mode=args.mode)
+    activations = record_activations(model, stimuli, list(layers), preprocess=preprocess, device=args.device, progress=False)
+    return {layer: activations.isel(neuroid=activations.coords["layer"].values == layer) for layer in layers}
+
+
+def _score(args) -> int:
+    import json
+
+    from neurobridge import benchmarks
+    from neurobridge._io import atomic_write
+
+    benchmark = benchmarks.load(args.benchmark)
+    if args.size < 1:
+        raise ValueError(f"--size must be a positive number of pixels; got {args.size}")
+    results = {name: benchmark(assembly) for name, assembly in _score_candidates(args, benchmark).items()}
+    print(repr(benchmark))
+    for name, result in results.items():
+        print(f"{name}: {result!r}")
+    if args.out is not None:
+        payload = {"benchmark": benchmark.identifier, "model_spec": args.model_spec,
+                   "results": {name: result.to_dict() for name, result in results.items()}}
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w") as handle:
+                json.dump(payload, handle, indent=1)
+
+        atomic_write(args.out, write)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _add_score_command(sub) -> None:
+    from pathlib import Path
+
+    score = sub.add_parser("score", help="score a model on a benchmark (e.g. majajhong2015.IT-pls), as Brain-Score does")
+    score.add_argument("model_spec", metavar="MODEL_SPEC",
+                       help="a features file (.nc/.npy/.npz with stimulus_id) or module:function (or file.py:function) "
+                            "returning a torch model and its layer names: model, (model, layers) or (model, layers, preprocess)")
+    score.add_argument("--benchmark", required=True, help="benchmark name; see neurobridge.benchmarks.available()")
+    score.add_argument("--layers", default=None, help="layers to record, comma-separated (overrides the function's)")
+    score.add_argument("--size", type=int, default=64, help="image side in pixels fed to the model (default 64)")
+    score.add_argument("--mode", choices=("RGB", "L"), default="RGB", help="image channels (default RGB)")
+    score.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    score.add_argument("--out", type=Path, default=None, help="write the result as JSON (atomically)")
+    score.set_defaults(func=_score)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurobridge", description="Align representation spaces of models and brains through a few labelled bridges.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,12 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--all", action="store_true", help="also list missing files")
     verify.add_argument("--strict", action="store_true", help="exit 1 when a file is missing")
     verify.set_defaults(func=_data_verify)
-    try:
-        from neurobridge.experiments.cli import add_experiment_commands
-    except ImportError:
-        add_experiment_commands = None
-    if add_experiment_commands is not None:
-        add_experiment_commands(sub)
+    from neurobridge.experiments.cli import add_experiment_commands
+
+    add_experiment_commands(sub)
+    _add_score_command(sub)
     return parser
 
 

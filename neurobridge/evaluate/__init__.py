@@ -22,6 +22,10 @@ _NAMES = {
     "linear_cka": "diagnostics",
     "rsa": "diagnostics",
     "identification_accuracy": "diagnostics",
+    "decoding_curve": "decoding",
+    "DecodingCurve": "decoding",
+    "plot_decoding_curves": "decoding",
+    "dprime": "decoding",
 }
 
 __getattr__, __all__ = lazy_names("neurobridge.evaluate", _NAMES)
