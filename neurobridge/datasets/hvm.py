@@ -40,10 +40,14 @@ def _slice_paths(download: bool | None) -> dict[str, Path]:
 
 
 def _zip_paths(variant: str, download: bool | None) -> dict[str, Path]:
-    """Unpack the stimulus ZIP of ``variant`` once into the cache (atomically) and map stimulus_id -> file."""
+    """Unpack the stimulus ZIP of ``variant`` once into the cache (atomically) and map stimulus_id -> file.
+
+    The folder is keyed by the archive's manifest checksum, so a changed archive is never read from a stale unpack.
+    """
     csv = pd.read_csv(resolve("majajhong2015", f"{_VARIANTS[variant]}-csv", download=download))
     archive = resolve("majajhong2015", f"{_VARIANTS[variant]}-zip", download=download)
-    target = cache_dir() / "majajhong2015" / f"hvm-{variant}-images"
+    checksum = get_manifest("majajhong2015").file(f"{_VARIANTS[variant]}-zip").checksum
+    target = cache_dir() / "majajhong2015" / f"hvm-{variant}-images-{checksum[:12]}"
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
