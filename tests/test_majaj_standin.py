@@ -127,7 +127,9 @@ def test_hvm_zip_unpacks_once_with_labels(active):
     images = nb.load("hvm", variant="public", size=16, mode="RGB")
     assert images.sizes == {"presentation": 128, "neuroid": 16 * 16 * 3}
     assert len(np.unique(images.object_name.values)) == 8
-    unpacked = Path(os.environ["NEUROBRIDGE_HOME"]) / "majajhong2015" / "hvm-public-images"
+    unpacks = list((Path(os.environ["NEUROBRIDGE_HOME"]) / "majajhong2015").glob("hvm-public-images-*"))
+    assert len(unpacks) == 1, unpacks
+    unpacked = unpacks[0]
     assert unpacked.is_dir() and len([p for p in unpacked.rglob("*.png")]) == 128
     stamp = unpacked.stat().st_mtime_ns
     nb.load("hvm", variant="public", size=8, mode="L")
