@@ -29,6 +29,7 @@ import xarray as xr
 from torch import nn
 
 from .._device import resolve_device
+from .._io import CorruptFileError, read_torch
 from .._validation import check_float, check_int, check_seed
 from ..assemblies import NEUROID, PRESENTATION
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint
@@ -36,7 +37,7 @@ from .distributed import current_context
 from .inputs import as_matrix, coords_from_json, coords_to_json, presentation_coord_dict
 from .matcher import FlowMatcher
 from .normalize import Standardizer
-from .ode import METHODS, check_options, integrate
+from .ode import check_options, integrate
 from .pairs import FixedPairs, PairSampler, check_pair_indices
 from .trainer import TrainConfig, Trainer
 from .velocity import NETWORKS, build_velocity, count_parameters
@@ -271,8 +272,11 @@ class ConditionalFlow:
             checkpoint = Path(self.checkpoint_dir) / CHECKPOINT_NAME
             if checkpoint.is_file():
                 state = read_checkpoint(checkpoint, map_location=device)
-                _check_resumable(state.get("extra") or {}, extra)
-                trainer.load_state_dict(state)
+                try:
+                    _check_resumable(state.get("extra") or {}, extra)
+                    trainer.load_state_dict(state)
+                except (ValueError, KeyError, RuntimeError, TypeError) as error:
+                    raise ValueError(f"{checkpoint}: {error}") from None
         trainer.train(stop_at=stop_at_step)
         module.velocity = trainer.eval_network
         self.module_ = module.to(device).eval()
@@ -408,16 +412,36 @@ class ConditionalFlow:
         config_file = path / "config.json"
         if not config_file.is_file():
             raise FileNotFoundError(f"no saved flow at {path} (missing config.json); write one with ConditionalFlow.save(path)")
-        config = json.loads(config_file.read_text())
-        if config.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{config_file} has format {config.get('format')!r}; this version reads {MODEL_FORMAT!r}")
+        try:
+            config = json.loads(config_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(f"{config_file} is not valid JSON ({error}); the saved flow is corrupt, save it again") from None
+        if not isinstance(config, dict) or config.get("format") != MODEL_FORMAT:
+            found = config.get("format") if isinstance(config, dict) else type(config).__name__
+            raise ValueError(f"{config_file} has format {found!r}; this version reads {MODEL_FORMAT!r}")
+        missing = [k for k in ("params", "d_x", "d_y", "n_parameters", "n_steps", "stopped_early", "source_coords", "target_coords") if k not in config]
+        if missing:
+            raise CorruptFileError(f"{config_file} lacks {missing}; the saved flow is incomplete, save it again")
+        if not isinstance(config["params"], dict):
+            raise CorruptFileError(f"{config_file}: 'params' is a {type(config['params']).__name__}, not a dict; save the flow again")
         params = dict(config["params"])
         params["device"] = device if isinstance(device, str) else str(device)
-        flow = cls(**params)
+        try:
+            flow = cls(**params)
+        except TypeError as error:
+            raise CorruptFileError(f"{config_file}: its params do not fit ConditionalFlow ({error}); save the flow again") from None
         target = resolve_device(device)
         velocity = build_velocity(flow.network, config["d_x"], config["d_y"], seed=None, **(flow.network_kwargs or {}))
         module = _FlowModule(velocity, config["d_x"], config["d_y"])
-        module.load_state_dict(torch.load(path / "model.pt", map_location=target, weights_only=True))
+        model_file = path / "model.pt"
+        if not model_file.is_file():
+            raise FileNotFoundError(f"the saved flow at {path} has no model.pt; save it again with ConditionalFlow.save(path)")
+        state = read_torch(model_file, what="saved flow model", map_location=target)
+        try:
+            module.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as error:
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CorruptFileError(f"{model_file} does not match {config_file} ({first}); the saved flow is corrupt, save it again") from None
         history_file = path / "history.json"
         flow.module_ = module.to(target).eval()
         flow.device_ = target
@@ -425,7 +449,10 @@ class ConditionalFlow:
         flow.n_parameters_ = config["n_parameters"]
         flow.n_steps_ = config["n_steps"]
         flow.stopped_early_ = config["stopped_early"]
-        flow.history_ = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        try:
+            flow.history_ = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(f"{history_file} is not valid JSON ({error}); the saved flow is corrupt, save it again") from None
         flow.source_coords_ = config["source_coords"]
         flow.target_coords_ = config["target_coords"]
         return flow

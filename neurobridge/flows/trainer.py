@@ -37,6 +37,8 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "WarmupCosine"]
 
 CHECKPOINT_FORMAT = "neurobridge.flows.checkpoint/1"
 _RESUME_FREE_KEYS = {"progress", "checkpoint_every", "log_every"}
+_CHECKPOINT_KEYS = ("step", "config", "velocity", "optimizer", "scheduler", "scaler", "torch_generator", "numpy_generator",
+                    "sampler", "history", "early_stopping")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -423,6 +425,9 @@ class Trainer:
         """Restore a :meth:`state_dict`; the configuration must match except progress/log/checkpoint frequency."""
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"not a flow checkpoint (format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+        missing = [k for k in _CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"the flow checkpoint lacks {missing}; it is incomplete. Delete it and train again")
         mine, theirs = asdict(self.config), dict(state["config"])
         theirs["betas"] = tuple(theirs["betas"])
         differ = sorted(k for k in mine if k not in _RESUME_FREE_KEYS and mine[k] != theirs.get(k))
@@ -465,4 +470,8 @@ class Trainer:
             if self.checkpoint_dir is None:
                 raise ValueError("no checkpoint path: pass path=... or construct the Trainer with checkpoint_dir=...")
             path = self.checkpoint_dir / CHECKPOINT_NAME
-        self.load_state_dict(read_checkpoint(path, map_location=self.device))
+        state = read_checkpoint(path, map_location=self.device)
+        try:
+            self.load_state_dict(state)
+        except (ValueError, KeyError, RuntimeError, TypeError) as error:
+            raise ValueError(f"{path}: {error}") from None
