@@ -15,7 +15,6 @@ from neurobridge._validation import (
     check_positions,
     check_seed,
 )
-from neurobridge.assemblies import AssemblyError
 
 
 def _with(value, row=2, col=1, shape=(5, 3)):
@@ -55,7 +54,7 @@ def test_check_points_float32_overflow_has_its_own_message():
 def test_check_points_assembly_with_inf_names_the_assembly():
     values = np.ones((4, 2))
     values[1, 0] = np.inf
-    with pytest.raises(AssemblyError, match=r"neural contains 0 NaN and 1 infinite values"):
+    with pytest.raises(ValueError, match=r"neural contains NaN or inf in 1 rows .*0 NaN and 1 infinite values"):
         check_points(xr.DataArray(values, dims=("presentation", "neuroid"), coords={"stimulus_id": ("presentation", list("abcd"))}), "neural")
 
 
