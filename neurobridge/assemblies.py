@@ -189,8 +189,10 @@ def validate(
         try:
             assembly = assembly.astype(np.float64)
         except (TypeError, ValueError):
+            first = assembly.values.flat[0]
+            first = first.item() if isinstance(first, np.generic) else first
             raise AssemblyError(
-                f"{name} holds non-numeric values (dtype {assembly.dtype}, e.g. {assembly.values.flat[0]!r}); "
+                f"{name} holds non-numeric values (dtype {assembly.dtype}, e.g. {first!r}); "
                 "an assembly holds responses as numbers"
             ) from None
     if not allow_nan and np.issubdtype(assembly.dtype, np.floating):
