@@ -107,7 +107,7 @@ def identification_accuracy(
     """
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"metric must be 'cosine' or 'euclidean'; got {metric!r}")
-    if isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool):
+    if not isinstance(top_k, (list, tuple, np.ndarray)):
         top_k = (top_k,)
     ks = [check_int(k, "top_k", low=1) for k in top_k]
     if not ks:

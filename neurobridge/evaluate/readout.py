@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from neurobridge._validation import check_labels, check_points
+from neurobridge._validation import check_float, check_int, check_labels, check_points
 
 __all__ = [
     "ReadoutResult",
@@ -131,10 +131,8 @@ class LinearProbe:
     """
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 2000, label: str = "label"):
-        if not C > 0:
-            raise ValueError(f"C must be > 0 (inverse regularisation strength); got {C}")
-        self.C = C
-        self.max_iter = max_iter
+        self.C = check_float(C, "C (inverse regularisation strength)", positive=True)
+        self.max_iter = check_int(max_iter, "max_iter", low=1)
         self.label = label
 
     def fit(self, data, labels=None) -> "LinearProbe":
