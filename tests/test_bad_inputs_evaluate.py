@@ -61,6 +61,16 @@ def test_computed_ceiling_of_pure_noise_gives_nan_score():
     assert math.isnan(result.score) and result.ceiling < 0.1 and math.isfinite(result.raw)
 
 
+def test_ceiling_of_constant_trials_warns():
+    from neurobridge.evaluate import internal_consistency
+
+    _, neural = _problem()
+    trials = _pure_noise_trials(neural)
+    with pytest.warns(UserWarning, match=r"internal_consistency: every neuroid is constant .* the ceiling is NaN"):
+        result = internal_consistency(trials.copy(data=np.ones(trials.shape)))
+    assert math.isnan(result.raw)
+
+
 def test_min_ceiling_is_a_setting():
     model, neural = _problem()
     result = neural_predictivity(model, neural, ceiling=0.01, min_ceiling=0.0, **KW)

@@ -277,6 +277,13 @@ def internal_consistency(
         uncorrected.append(r)
         corrected.append(spearman_brown(r, 2.0))
     corrected = np.stack(corrected)
+    if np.isnan(corrected).all():
+        warnings.warn(
+            "internal_consistency: every neuroid is constant over the stimuli in some half of every split, so no "
+            "split-half correlation is defined and the ceiling is NaN; check that the responses vary across stimuli",
+            UserWarning,
+            stacklevel=2,
+        )
     per_split = nan_median(corrected, axis=1)
     mean, sem = mean_and_sem(per_split)
     return CeilingResult(
