@@ -146,3 +146,20 @@ def test_inf_in_the_model_assembly_is_named():
 def test_evaluation_inputs(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_generation_names_non_finite_classifier_features():
+    from neurobridge.evaluate import generation_metrics
+
+    class Broken:
+        def predict(self, images):
+            return np.zeros(len(images), dtype=int)
+
+        def features(self, images):
+            out = np.ones((len(images), 3))
+            out[0, 0] = np.nan
+            return out
+
+    images = np.random.default_rng(0).random((6, 4, 4))
+    with pytest.raises(ValueError, match=r"classifier.features\(images\) contains NaN or inf in 1 rows"):
+        generation_metrics(images, np.zeros(6, dtype=int), Broken(), images, np.zeros(6, dtype=int))

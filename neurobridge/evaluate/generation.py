@@ -145,7 +145,9 @@ def generation_metrics(images, labels, classifier, real_images, real_labels=None
     acc = [float(correct[y_gen == c].mean()) for c in classes]
     fd = float("nan")
     if frechet:
-        fd = frechet_distance(np.asarray(classifier.features(gen)), np.asarray(classifier.features(real)))
+        feats_gen = _features(classifier.features(gen), "classifier.features(images)")
+        feats_real = _features(classifier.features(real), "classifier.features(real_images)")
+        fd = frechet_distance(feats_gen, feats_real)
     return GenerationResult(
         accuracy=float(correct.mean()),
         mse=float(np.mean(mse)),
