@@ -155,3 +155,9 @@ def test_training_stops_when_the_loss_diverges():
                       config=TrainConfig(steps=4, batch_size=8, log_every=2, progress=False), device="cpu")
     with pytest.raises(NonFiniteLossError, match=r"the training loss became inf at step 1 \(of 4\)"):
         trainer.train()
+
+
+def test_check_params_is_public_and_needs_no_data():
+    with pytest.raises(TypeError, match=r"lr must be a real number; got '0.1' \(str\)"):
+        _flow(lr="0.1").check_params()
+    _flow().check_params()

@@ -166,6 +166,12 @@ class ConditionalFlow:
             patience=self.patience, checkpoint_every=self.checkpoint_every, progress=self.progress,
         )
 
+    def check_params(self) -> None:
+        """Raise a clear error (naming the parameter) for any invalid constructor parameter; :meth:`fit` runs the
+        same checks before it touches the data, so a caller that does expensive work first (a coupling) can call it
+        up front."""
+        self._check_params()
+
     def _check_params(self) -> tuple[TrainConfig, FlowMatcher]:
         """Check every constructor parameter before any data is touched or any step is trained."""
         if not isinstance(self.network, str) or self.network not in NETWORKS:
