@@ -134,7 +134,7 @@ def validate(
     Canonical form: a plain ``DataArray`` with dims ``(presentation, neuroid)`` or ``(presentation, neuroid,
     time_bin)``, a ``stimulus_id`` coord (copied from ``image_id`` if only that is present), a ``neuroid_id`` coord
     (made from positions if missing), no MultiIndex. Raises :class:`AssemblyError` naming ``name`` and the missing
-    dim or coord, NaN values, or duplicate ids. ``require`` lists further coords that must be present.
+    dim or coord, NaN or infinite values (both are let through by ``allow_nan=True``), or duplicate ids. ``require`` lists further coords that must be present.
     """
     if not isinstance(assembly, xr.DataArray):
         raise AssemblyError(
@@ -185,14 +185,27 @@ def validate(
             f"{name} has duplicate stimulus_id values, e.g. {dup}, and no 'repetition' coord. "
             "Trial-level data need a 'repetition' coord; otherwise make the ids unique."
         )
-    if not allow_nan and np.issubdtype(assembly.dtype, np.number):
-        n_nan = int(np.isnan(assembly.values).sum()) if np.issubdtype(assembly.dtype, np.floating) else 0
-        if n_nan:
-            bad = np.isnan(assembly.values).reshape(assembly.sizes[PRESENTATION], -1).any(axis=1)
+    if assembly.dtype.kind in "USO":
+        try:
+            assembly = assembly.astype(np.float64)
+        except (TypeError, ValueError):
+            first = assembly.values.flat[0]
+            first = first.item() if isinstance(first, np.generic) else first
+            raise AssemblyError(
+                f"{name} holds non-numeric values (dtype {assembly.dtype}, e.g. {first!r}); "
+                "an assembly holds responses as numbers"
+            ) from None
+    if not allow_nan and np.issubdtype(assembly.dtype, np.floating):
+        finite = np.isfinite(assembly.values)
+        if not finite.all():
+            n_nan = int(np.isnan(assembly.values).sum())
+            n_inf = int((~finite).sum()) - n_nan
+            bad = ~finite.reshape(assembly.sizes[PRESENTATION], -1).all(axis=1)
             first = assembly.coords["stimulus_id"].values[bad][:3].tolist()
             raise AssemblyError(
-                f"{name} contains {n_nan} NaN values (first stimuli affected: {first}); "
-                "drop or impute them, e.g. assembly.dropna('neuroid') or assembly.fillna(0)"
+                f"{name} contains {n_nan} NaN and {n_inf} infinite values (first stimuli affected: {first}); "
+                "drop or impute them, e.g. assembly.dropna('neuroid') or assembly.fillna(0), "
+                "after replacing inf with assembly.where(numpy.isfinite(assembly))"
             )
     return assembly
 
@@ -262,11 +275,18 @@ def select_time_bin(assembly: xr.DataArray, time_bin: int | tuple[int, int] | st
         return assembly.isel({TIME_BIN: 0}, drop=True).drop_vars([k for k, c in assembly.coords.items() if c.dims == (TIME_BIN,)], errors="ignore")
     if time_bin == "mean":
         return assembly.mean(TIME_BIN, keep_attrs=True)
+    if isinstance(time_bin, (bool, np.bool_)) or isinstance(time_bin, (float, np.floating)):
+        raise TypeError(
+            f"select_time_bin: time_bin must be an integer position, a (start, end) pair in ms, 'mean' or None; "
+            f"got {time_bin!r} ({type(time_bin).__name__})"
+        )
     if isinstance(time_bin, (int, np.integer)):
         if not -n_bins <= time_bin < n_bins:
             raise AssemblyError(f"select_time_bin: time_bin index {time_bin} is out of range for {n_bins} bins")
         index = int(time_bin)
     else:
+        if isinstance(time_bin, str) or not hasattr(time_bin, "__len__") or len(time_bin) != 2:
+            raise TypeError(f"select_time_bin: time_bin must be an integer position, a (start, end) pair in ms, 'mean' or None; got {time_bin!r}")
         start, end = time_bin
         if "time_bin_start" not in assembly.coords or "time_bin_end" not in assembly.coords:
             raise AssemblyError("select_time_bin: (start, end) needs the coords time_bin_start and time_bin_end")

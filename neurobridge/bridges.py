@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._validation import check_float, check_int, check_positions, check_seed
 from .assemblies import LABEL_COORDS, PRESENTATION, is_trial_level, validate
 
 __all__ = ["Bridges", "BridgeError"]
@@ -42,6 +43,7 @@ def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_
     """Exemplars per class: ``groups`` holds the number of candidates per class."""
     sizes = groups.astype(int)
     if count is not None:
+        _check_min_per_class(sizes, min_per_class)
         floor_total = min_per_class * len(sizes)
         if count < floor_total:
             raise BridgeError(
@@ -71,8 +73,19 @@ def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_
                     alloc[key] -= 1
                     excess -= 1
         return alloc.astype(int)
+    _check_min_per_class(sizes, min_per_class)
     alloc = np.round(sizes * fraction + 1e-9).astype(int)
     return np.minimum(np.maximum(alloc, min_per_class), sizes).astype(int)
+
+
+def _check_min_per_class(sizes: pd.Series, min_per_class: int) -> None:
+    short = sizes[sizes < min_per_class]
+    if len(short):
+        detail = ", ".join(f"{k!r}: {int(v)}" for k, v in list(short.items())[:5])
+        raise BridgeError(
+            f"min_per_class={min_per_class} cannot be met: {len(short)} class(es) have fewer candidate points "
+            f"({detail}{', ...' if len(short) > 5 else ''}); lower min_per_class or add points of those classes"
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -102,15 +115,13 @@ class Bridges:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        si = np.asarray(self.source_index, dtype=np.int64)
-        ti = np.asarray(self.target_index, dtype=np.int64)
-        if si.ndim != 1 or ti.shape != si.shape:
+        try:
+            si = check_positions(self.source_index, self.n_source, "source_index")
+            ti = check_positions(self.target_index, self.n_target, "target_index")
+        except ValueError as error:
+            raise BridgeError(str(error)) from None
+        if ti.shape != si.shape:
             raise BridgeError(f"source_index and target_index must be 1-D of equal length; got shapes {si.shape} and {ti.shape}")
-        for name, idx, size in (("source_index", si, self.n_source), ("target_index", ti, self.n_target)):
-            if idx.size and idx.min() < 0:
-                raise BridgeError(f"{name} has negative positions (min {idx.min()}); positions count from 0")
-            if size is not None and idx.size and idx.max() >= size:
-                raise BridgeError(f"{name} has position {idx.max()} but the pool has only {size} points")
         si.setflags(write=False)
         ti.setflags(write=False)
         object.__setattr__(self, "source_index", si)
@@ -200,19 +211,13 @@ class Bridges:
         """
         if (fraction is None) == (count is None):
             raise BridgeError("pass exactly one of fraction= (labelled fraction in (0, 1]) or count= (number of bridges)")
-        if fraction is not None:
-            try:
-                fraction = float(fraction)
-            except (TypeError, ValueError):
-                raise BridgeError(f"fraction must be a number in (0, 1]; got {fraction!r}") from None
-            if not 0 < fraction <= 1:
-                raise BridgeError(f"fraction must lie in (0, 1]; got {fraction!r}. Use count= for an absolute number of bridges")
-        if count is not None:
-            if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-                raise BridgeError(f"count must be a positive integer; got {count!r}")
-            count = int(count)
-        if not isinstance(min_per_class, (int, np.integer)) or min_per_class < 0:
-            raise BridgeError(f"min_per_class must be a non-negative integer; got {min_per_class!r}")
+        try:
+            fraction = check_float(fraction, "fraction (the labelled fraction)", low=0, high=1, low_open=True, allow_none=True)
+            count = check_int(count, "count (the number of bridges)", low=1, allow_none=True)
+            min_per_class = check_int(min_per_class, "min_per_class", low=0)
+            seed = check_seed(seed)
+        except ValueError as error:
+            raise BridgeError(f"{error}{'. Use count= for an absolute number of bridges' if 'fraction' in str(error) else ''}") from None
         if not isinstance(match, str):
             raise BridgeError(f"match must be 'stimulus_id' or the name of a label coord; got {match!r}")
 

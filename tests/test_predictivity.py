@@ -238,7 +238,7 @@ def test_argument_checks_name_the_argument():
     model, neural = _problem()
     for kwargs, word in [({"regression": "lasso"}, "regression"), ({"direction": "sideways"}, "direction"),
                          ({"trials": "median"}, "trials"), ({"train_size": 1.5}, "train_size"),
-                         ({"n_splits": 0}, "n_splits"), ({"ceiling": -1.0}, "ceiling")]:
+                         ({"n_splits": 0}, "n_splits"), ({"ceiling": float("nan")}, "ceiling")]:
         with pytest.raises(ValueError, match=word):
             neural_predictivity(model, neural, **kwargs)
     with pytest.raises(ValueError, match="n_components"):

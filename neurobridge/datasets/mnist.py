@@ -7,11 +7,13 @@ import os
 import numpy as np
 import xarray as xr
 
+from neurobridge._validation import check_int, check_seed
 from neurobridge.assemblies import flatten_pixels
 from neurobridge.datasets.manifests import DataError, resolve
 
 __all__ = ["read_idx", "load_mnist"]
 
+_SIZES = {"train": 60000, "test": 10000}
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
@@ -39,11 +41,13 @@ def load_mnist(split: str = "train", *, n: int | None = None, seed: int | None =
     """
     if split not in {"train", "test"}:
         raise ValueError(f"mnist: split must be 'train' or 'test'; got {split!r}")
+    n = check_int(n, "mnist: n (the number of images)", low=1, high=_SIZES[split], allow_none=True)
+    seed = check_seed(seed, "mnist: seed", allow_none=True)
     images = read_idx(resolve("mnist", f"{split}-images", download=download))
     labels = read_idx(resolve("mnist", f"{split}-labels", download=download)).astype(np.int64)
     index = np.arange(len(labels))
     if n is not None:
-        if not 0 < n <= len(labels):
+        if n > len(labels):
             raise ValueError(f"mnist: n must be in 1..{len(labels)}; got {n}")
         index = np.sort(np.random.default_rng(seed).choice(len(labels), n, replace=False)) if seed is not None else index[:n]
     ids = np.array([f"mnist-{split}-{i:05d}" for i in index])

@@ -20,24 +20,13 @@ import xarray as xr
 from scipy.spatial.distance import pdist
 from scipy.stats import pearsonr, spearmanr
 
+from neurobridge._validation import check_int, check_points
+
 __all__ = ["linear_cka", "rsa", "identification_accuracy", "paired"]
 
 
 def _matrix(data, name):
-    if isinstance(data, xr.DataArray):
-        values = data.values
-    elif hasattr(data, "detach"):
-        values = data.detach().cpu().numpy()
-    else:
-        values = np.asarray(data)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_stimuli, n_features) or an assembly; got shape {values.shape}")
-    if values.shape[0] < 2 or values.shape[1] == 0:
-        raise ValueError(f"{name} has shape {values.shape}; need at least 2 stimuli and 1 feature")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains non-finite values; drop or impute them first")
-    return values
+    return check_points(data, name, min_points=2)
 
 
 def paired(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +107,12 @@ def identification_accuracy(
     """
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"metric must be 'cosine' or 'euclidean'; got {metric!r}")
-    ks = [int(k) for k in top_k]
-    if not ks or min(ks) < 1:
-        raise ValueError(f"top_k must be positive integers; got {top_k!r}")
+    if not isinstance(top_k, (list, tuple, np.ndarray)):
+        top_k = (top_k,)
+    ks = [check_int(k, "top_k", low=1) for k in top_k]
+    if not ks:
+        raise ValueError(f"top_k must hold at least one positive integer; got {top_k!r}")
+    chunk_size = check_int(chunk_size, "chunk_size", low=1)
     a, b = paired(predicted, target, names=("predicted", "target"))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"predicted has {a.shape[1]} features and target {b.shape[1]}; identification compares points in the target space")

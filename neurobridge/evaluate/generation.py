@@ -21,6 +21,8 @@ import pandas as pd
 import xarray as xr
 from scipy import linalg
 
+from neurobridge._validation import check_images, check_labels, check_points
+
 __all__ = ["GenerationResult", "generation_metrics", "frechet_distance", "gaussian_frechet_distance"]
 
 
@@ -78,14 +80,7 @@ def frechet_distance(feats_a, feats_b, *, eps: float = 1e-6) -> float:
 
 
 def _features(feats, name) -> np.ndarray:
-    values = np.asarray(feats.values if isinstance(feats, xr.DataArray) else feats, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {values.shape}")
-    if values.shape[0] < 2:
-        raise ValueError(f"{name} has {values.shape[0]} samples; a covariance needs at least 2")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains non-finite values")
-    return values
+    return check_points(feats, name, min_points=2)
 
 
 @dataclass(frozen=True)
@@ -111,9 +106,7 @@ class GenerationResult:
 
 
 def _images(images, name):
-    from neurobridge.models._data import as_images
-
-    return as_images(images, name=name)
+    return check_images(images, name)
 
 
 def _labels(labels, images, n, name):
@@ -121,9 +114,7 @@ def _labels(labels, images, n, name):
         if isinstance(images, xr.DataArray) and "label" in images.coords:
             return np.asarray(images.coords["label"].values)
         raise ValueError(f"{name} is missing: pass one label per image (or an assembly with a 'label' coord)")
-    from neurobridge.models._data import as_labels
-
-    return as_labels(labels, n=n, name=name)
+    return check_labels(labels, n, name=name)
 
 
 def generation_metrics(images, labels, classifier, real_images, real_labels=None, *, frechet: bool = True) -> GenerationResult:
@@ -154,7 +145,9 @@ def generation_metrics(images, labels, classifier, real_images, real_labels=None
     acc = [float(correct[y_gen == c].mean()) for c in classes]
     fd = float("nan")
     if frechet:
-        fd = frechet_distance(np.asarray(classifier.features(gen)), np.asarray(classifier.features(real)))
+        feats_gen = _features(classifier.features(gen), "classifier.features(images)")
+        feats_real = _features(classifier.features(real), "classifier.features(real_images)")
+        fd = frechet_distance(feats_gen, feats_real)
     return GenerationResult(
         accuracy=float(correct.mean()),
         mse=float(np.mean(mse)),

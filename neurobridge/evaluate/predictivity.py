@@ -57,6 +57,7 @@ import numpy as np
 import xarray as xr
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
+from neurobridge._validation import check_float, check_int, check_seed
 from neurobridge.assemblies import (
     NEUROID,
     PRESENTATION,
@@ -81,6 +82,8 @@ __all__ = [
     "neural_predictivity",
     "neural_predictivity_by_region",
     "normalize_score",
+    "ceiling_problem",
+    "MIN_CEILING",
 ]
 
 NORMALIZATIONS: Mapping[str, str] = {
@@ -190,13 +193,45 @@ class PredictivityResult:
         return text
 
 
-def normalize_score(raw: float, ceiling: float | None, normalization: str) -> float:
-    """Apply one of :data:`NORMALIZATIONS` to a raw r and a ceiling c."""
+MIN_CEILING = 0.1
+"""Below this noise ceiling a normalised score is reported as NaN: a split-half consistency this low is mostly noise,
+and dividing by it would multiply that noise into the score (e.g. a ceiling of 0.01 turns r = 0.1 into 1.0)."""
+
+
+def ceiling_problem(ceiling: float | None, min_ceiling: float = MIN_CEILING) -> str | None:
+    """Why ``ceiling`` cannot normalise a score (NaN, ``<= 0`` or below ``min_ceiling``), or None when it can."""
+    if ceiling is None:
+        return None
+    if not math.isfinite(ceiling):
+        return f"the noise ceiling is {ceiling} (no neuroid gave a finite split-half correlation)"
+    if ceiling <= 0:
+        return f"the noise ceiling is {ceiling:.4g} <= 0: the trials of the neural data do not agree with each other"
+    if ceiling < min_ceiling:
+        return f"the noise ceiling {ceiling:.4g} is below min_ceiling={min_ceiling}: dividing by it would amplify noise"
+    return None
+
+
+def normalize_score(raw: float, ceiling: float | None, normalization: str, *, min_ceiling: float = MIN_CEILING) -> float:
+    """Apply one of :data:`NORMALIZATIONS` to a raw r and a ceiling c.
+
+    A ceiling that is NaN, ``<= 0`` or below ``min_ceiling`` gives NaN with a :class:`UserWarning` saying why; the
+    raw r is not affected (keep it from the caller).
+    """
     _check_choice("normalization", normalization, tuple(NORMALIZATIONS))
     if normalization == "raw":
         return float(raw)
     if ceiling is None:
         raise ValueError(f"normalization={normalization!r} needs a ceiling; pass ceiling= or normalization='raw'")
+    min_ceiling = check_float(min_ceiling, "min_ceiling", low=0)
+    problem = ceiling_problem(float(ceiling), min_ceiling)
+    if problem is not None:
+        warnings.warn(
+            f"{problem}; the normalised score ({normalization}) is NaN. The raw r ({float(raw):.4g}) is kept; "
+            "use normalization='raw' or a reliable ceiling",
+            UserWarning,
+            stacklevel=3,
+        )
+        return math.nan
     if normalization == "r2_over_c":
         return float(raw**2 / ceiling)
     if normalization == "r_over_c_squared":
@@ -242,6 +277,13 @@ def internal_consistency(
         uncorrected.append(r)
         corrected.append(spearman_brown(r, 2.0))
     corrected = np.stack(corrected)
+    if np.isnan(corrected).all():
+        warnings.warn(
+            "internal_consistency: every neuroid is constant over the stimuli in some half of every split, so no "
+            "split-half correlation is defined and the ceiling is NaN; check that the responses vary across stimuli",
+            UserWarning,
+            stacklevel=2,
+        )
     per_split = nan_median(corrected, axis=1)
     mean, sem = mean_and_sem(per_split)
     return CeilingResult(
@@ -269,6 +311,7 @@ def neural_predictivity(
     random_state: int = 1,
     n_components: int = 25,
     pls_backend: str = "nipals",
+    min_ceiling: float = MIN_CEILING,
 ) -> PredictivityResult:
     """Cross-validated predictivity of ``neural_assembly`` from ``model_assembly``, exactly as Brain-Score.
 
@@ -291,6 +334,11 @@ def neural_predictivity(
       neural responses predict model units, splits follow the model assembly; no ceiling unless given).
     - ``trials``: how trial-level neural data enter the regression: ``"average"``, ``"presentations"``,
       ``"stimuli"`` (module docstring).
+    - ``min_ceiling``: a ceiling that is NaN, ``<= 0`` or below this gives ``score = NaN`` with a warning saying
+      why (``raw`` is kept), rather than a score blown up by division by noise.
+
+    Raises ``ValueError`` when every target neuroid is constant over the stimuli, or the source is: no Pearson r
+    is defined then.
     """
     _check_choice("normalization", normalization, tuple(NORMALIZATIONS))
     _check_choice("direction", direction, DIRECTIONS)
@@ -301,6 +349,8 @@ def neural_predictivity(
     _check_fraction("train_size", train_size)
     if test_size is not None:
         _check_fraction("test_size", test_size)
+    check_seed(random_state, "random_state")
+    min_ceiling = check_float(min_ceiling, "min_ceiling", low=0)
     regression_name = _regression_name(regression)
     model = _prepare(model_assembly, "model_assembly")
     neural = _prepare(neural_assembly, "neural_assembly")
@@ -323,6 +373,17 @@ def neural_predictivity(
     target_ids = target.coords["stimulus_id"].values
     X_all = np.asarray(source.values, dtype=np.float64)
     Y_all = np.asarray(target.values, dtype=np.float64)
+    source_name, target_name = ("model_assembly", "neural_assembly") if direction == "model_to_neural" else ("neural_assembly", "model_assembly")
+    if np.all(Y_all == Y_all[:1], axis=0).all():
+        raise ValueError(
+            f"every one of the {Y_all.shape[1]} neuroids of {target_name} is constant over the {Y_all.shape[0]} "
+            "presentations, so no Pearson r is defined; check that the responses vary across stimuli"
+        )
+    if np.all(X_all == X_all[:1]):
+        raise ValueError(
+            f"{source_name} is constant over the {X_all.shape[0]} presentations (all {X_all.shape[1]} units), so its "
+            "predictions are constant and no Pearson r is defined; check the features"
+        )
     r = np.empty((len(splits), Y_all.shape[1]))
     warned_rank = False
     for k, (train_idx, test_idx) in enumerate(splits):
@@ -350,13 +411,22 @@ def neural_predictivity(
         prediction = np.asarray(estimator.predict(X_all[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
         r[k] = pearson_columns(Y_all[test_rows], prediction)
 
+    if np.isnan(r).all():
+        raise ValueError(
+            f"every split gave a NaN Pearson r for every neuroid of {target_name}: on each test set the responses or "
+            "the predictions are constant. Use more stimuli or check the data"
+        )
     per_split = nan_median(r, axis=1)
     raw, sem = mean_and_sem(per_split)
     applied = normalization
     if ceiling_value is None and normalization != "raw":
         applied = "raw"
         notes.append(f"normalization={normalization!r} was requested but no ceiling is available; score = raw r")
-    score = normalize_score(raw, ceiling_value, applied)
+    if applied != "raw":
+        problem = ceiling_problem(ceiling_value, min_ceiling)
+        if problem is not None:
+            notes.append(f"{problem}; score is NaN, raw r is kept")
+    score = normalize_score(raw, ceiling_value, applied, min_ceiling=min_ceiling)
     return PredictivityResult(
         raw=raw,
         ceiling=ceiling_value,
@@ -408,13 +478,11 @@ def _check_choice(argument: str, value, choices: Sequence[str]) -> None:
 
 
 def _check_int(argument: str, value, minimum: int) -> None:
-    if not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{argument} must be an integer >= {minimum}; got {value!r}")
+    check_int(value, argument, low=minimum)
 
 
 def _check_fraction(argument: str, value) -> None:
-    if not isinstance(value, numbers.Real) or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{argument} must be a fraction strictly between 0 and 1; got {value!r}")
+    check_float(value, argument, low=0, high=1, low_open=True, high_open=True)
 
 
 def _regression_name(regression) -> str:
@@ -455,8 +523,10 @@ def _resolve_ceiling(ceiling, trial_neural, direction: str, notes: list[str]):
     if isinstance(ceiling, CeilingResult):
         return float(ceiling.raw), ceiling
     if ceiling is not None:
-        if isinstance(ceiling, bool) or not isinstance(ceiling, numbers.Real) or not math.isfinite(ceiling) or ceiling <= 0:
-            raise ValueError(f"ceiling must be a positive finite number, a CeilingResult or None; got {ceiling!r}")
+        if isinstance(ceiling, (bool, np.bool_)) or not isinstance(ceiling, numbers.Real):
+            raise TypeError(f"ceiling must be a number, a CeilingResult or None; got {ceiling!r} ({type(ceiling).__name__})")
+        if not math.isfinite(ceiling):
+            raise ValueError(f"ceiling must be a finite number, a CeilingResult or None; got {ceiling!r}")
         return float(ceiling), None
     if direction == "neural_to_model":
         notes.append("no ceiling for direction='neural_to_model' unless one is passed; score = raw r")

@@ -26,6 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from neurobridge._validation import check_float, check_int, check_labels, check_points
+
 __all__ = [
     "ReadoutResult",
     "LinearProbe",
@@ -53,24 +55,13 @@ def features_and_labels(data, labels=None, *, label: str | None = "label", name:
             if coord.dims != (PRESENTATION,):
                 raise ValueError(f"{name}: label coord {label!r} lies along {coord.dims}; it must lie along presentation")
             labels = coord.values
-        values = np.asarray(data.values, dtype=np.float64)
-    else:
-        values = np.asarray(data, dtype=np.float64) if not hasattr(data, "detach") else data.detach().cpu().numpy().astype(np.float64)
-        if values.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_points, n_features) or an assembly; got shape {values.shape}. Reshape with x.reshape(len(x), -1).")
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains {int((~np.isfinite(values)).sum())} non-finite values; drop or impute them first")
+    values = check_points(data, name)
     if labels is None:
         if need_labels:
             where = f"a presentation coord {label!r}" if isinstance(data, xr.DataArray) else "a label array"
             raise ValueError(f"{name} has no labels: pass {where} (or labels=... of length {values.shape[0]})")
         return values, None
-    labels = np.asarray(labels)
-    if labels.shape != (values.shape[0],):
-        raise ValueError(f"labels for {name} have shape {labels.shape}; expected ({values.shape[0]},), one per row of {name}")
-    return values, labels
+    return values, check_labels(labels, values.shape[0], name=f"labels of {name}")
 
 
 @dataclass(frozen=True)
@@ -140,10 +131,8 @@ class LinearProbe:
     """
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 2000, label: str = "label"):
-        if not C > 0:
-            raise ValueError(f"C must be > 0 (inverse regularisation strength); got {C}")
-        self.C = C
-        self.max_iter = max_iter
+        self.C = check_float(C, "C (inverse regularisation strength)", positive=True)
+        self.max_iter = check_int(max_iter, "max_iter", low=1)
         self.label = label
 
     def fit(self, data, labels=None) -> "LinearProbe":

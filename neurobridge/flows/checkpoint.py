@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from .._io import CorruptFileError, read_torch
+
 __all__ = ["CHECKPOINT_NAME", "atomic_save", "read_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -29,10 +31,15 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
 
 def read_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`atomic_save` (tensors, dicts, lists and Python scalars only)."""
+    """Load a checkpoint written by :func:`atomic_save` (tensors, dicts, lists and Python scalars only).
+
+    A truncated or corrupt file raises :class:`~neurobridge._io.CorruptFileError` naming it."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}; train with checkpoint_dir=... first")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    state = read_torch(path, what="checkpoint", map_location=map_location)
+    if not isinstance(state, dict):
+        raise CorruptFileError(f"checkpoint file {path} holds a {type(state).__name__}, not a checkpoint dict; delete it and train again")
+    return state

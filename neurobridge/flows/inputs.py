@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .._validation import check_points
 from ..assemblies import NEUROID, PRESENTATION, TIME_BIN, neuroid_coords, presentation_coords, validate
 
 __all__ = ["Matrix", "as_matrix", "coords_to_json", "coords_from_json"]
@@ -21,7 +22,8 @@ class Matrix(NamedTuple):
 
 
 def as_matrix(data: Any, name: str, *, allow_nan: bool = False) -> Matrix:
-    """Check ``data`` is a finite, non-empty 2-D array / tensor / assembly named ``name`` and return it as float32."""
+    """Check ``data`` is a finite, non-empty 2-D array / tensor / assembly named ``name`` and return it as float32
+    (see :func:`neurobridge._validation.check_points`)."""
     assembly = None
     if isinstance(data, xr.DataArray):
         if TIME_BIN in data.dims:
@@ -29,25 +31,9 @@ def as_matrix(data: Any, name: str, *, allow_nan: bool = False) -> Matrix:
                 f"{name} has a time_bin dim {dict(data.sizes)}; pick one with neurobridge.assemblies.select_time_bin first"
             )
         assembly = validate(data, name=name, allow_nan=True)
-        values = torch.as_tensor(np.asarray(assembly.values, dtype=np.float32))
-    elif isinstance(data, torch.Tensor):
-        values = data.detach().to("cpu", torch.float32)
-    else:
-        try:
-            values = torch.as_tensor(np.asarray(data, dtype=np.float32))
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be a numeric 2-D array, torch tensor or assembly; got {type(data).__name__} ({err})") from None
-    if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (points x features); got shape {tuple(values.shape)}. "
-            "Reshape with .reshape(len(a), -1) or add a feature axis with a[:, None]."
-        )
-    if not allow_nan:
-        bad = ~torch.isfinite(values).all(dim=1)
-        if bool(bad.any()):
-            rows = torch.nonzero(bad).flatten()[:5].tolist()
-            raise ValueError(f"{name} contains NaN or inf in {int(bad.sum())} rows (first rows: {rows}); drop or impute them")
-    return Matrix(values, assembly)
+        data = assembly
+    values = check_points(data, name, dtype=np.float32, allow_nan=allow_nan)
+    return Matrix(torch.from_numpy(values), assembly)
 
 
 def _jsonable(values: np.ndarray) -> list:

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import check_float
+
 __all__ = ["FlowMatcher", "PathNoise"]
 
 
@@ -49,10 +51,8 @@ class FlowMatcher:
     sigma_min: float = 0.0
 
     def __post_init__(self):
-        if not (isinstance(self.sigma, (int, float)) and self.sigma > 0 and math.isfinite(self.sigma)):
-            raise ValueError(f"FlowMatcher: sigma must be a positive finite number (the std of z0); got {self.sigma!r}")
-        if not (isinstance(self.sigma_min, (int, float)) and self.sigma_min >= 0 and math.isfinite(self.sigma_min)):
-            raise ValueError(f"FlowMatcher: sigma_min must be >= 0; got {self.sigma_min!r}")
+        object.__setattr__(self, "sigma", check_float(self.sigma, "FlowMatcher: sigma (the std of z0)", positive=True))
+        object.__setattr__(self, "sigma_min", check_float(self.sigma_min, "FlowMatcher: sigma_min", low=0))
 
     def draw(self, batch_size: int, d_y: int, *, generator: torch.Generator, device: torch.device) -> PathNoise:
         """Draw ``t ~ U[0, 1]``, ``z0 ~ N(0, sigma^2 I)`` and (if ``sigma_min > 0``) ``eps`` from ``generator``."""

@@ -29,16 +29,18 @@ import xarray as xr
 from torch import nn
 
 from .._device import resolve_device
+from .._io import CorruptFileError, read_torch
+from .._validation import check_float, check_int, check_seed
 from ..assemblies import NEUROID, PRESENTATION
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint
 from .distributed import current_context
 from .inputs import as_matrix, coords_from_json, coords_to_json, presentation_coord_dict
 from .matcher import FlowMatcher
 from .normalize import Standardizer
-from .ode import METHODS, integrate
+from .ode import check_options, integrate
 from .pairs import FixedPairs, PairSampler, check_pair_indices
 from .trainer import TrainConfig, Trainer
-from .velocity import build_velocity, count_parameters
+from .velocity import NETWORKS, build_velocity, count_parameters
 
 __all__ = ["ConditionalFlow", "TransportResult", "MODEL_FORMAT"]
 
@@ -164,6 +166,23 @@ class ConditionalFlow:
             patience=self.patience, checkpoint_every=self.checkpoint_every, progress=self.progress,
         )
 
+    def check_params(self) -> None:
+        """Raise a clear error (naming the parameter) for any invalid constructor parameter; :meth:`fit` runs the
+        same checks before it touches the data, so a caller that does expensive work first (a coupling) can call it
+        up front."""
+        self._check_params()
+
+    def _check_params(self) -> tuple[TrainConfig, FlowMatcher]:
+        """Check every constructor parameter before any data is touched or any step is trained."""
+        if not isinstance(self.network, str) or self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {sorted(NETWORKS)}; got {self.network!r}")
+        if self.network_kwargs is not None and not isinstance(self.network_kwargs, dict):
+            raise TypeError(f"network_kwargs must be a dict (e.g. {{'width': 256}}) or None; got {self.network_kwargs!r}")
+        check_float(self.sigma, "sigma", positive=True)
+        check_float(self.sigma_min, "sigma_min", low=0)
+        check_float(self.val_fraction, "val_fraction", low=0, high=1, high_open=True)
+        return self._train_config(), FlowMatcher(float(self.sigma), float(self.sigma_min))
+
     def _training_device(self) -> torch.device:
         context = current_context()
         if context.is_distributed and isinstance(self.device, str) and self.device in ("auto", "cuda") and torch.cuda.is_available():
@@ -228,6 +247,8 @@ class ConditionalFlow:
         tensors or assemblies. ``resume=True`` continues from ``checkpoint_dir/checkpoint.pt`` when it exists;
         ``stop_at_step`` ends this call after that many steps in total (the schedule still spans ``steps``).
         """
+        config, matcher = self._check_params()
+        stop_at_step = check_int(stop_at_step, "stop_at_step", low=1, allow_none=True)
         xm = as_matrix(x, "x")
         ym = as_matrix(y, "y")
         if self.patience is not None and self.val_fraction == 0 and val_pairs is None:
@@ -248,7 +269,7 @@ class ConditionalFlow:
         }
         trainer = Trainer(
             module.velocity, x_pool, y_pool, train_sampler,
-            matcher=FlowMatcher(self.sigma, self.sigma_min), config=self._train_config(), device=device,
+            matcher=matcher, config=config, device=device,
             val_pairs=val, checkpoint_dir=self.checkpoint_dir, extra_state=extra,
         )
         if resume:
@@ -257,8 +278,11 @@ class ConditionalFlow:
             checkpoint = Path(self.checkpoint_dir) / CHECKPOINT_NAME
             if checkpoint.is_file():
                 state = read_checkpoint(checkpoint, map_location=device)
-                _check_resumable(state.get("extra") or {}, extra)
-                trainer.load_state_dict(state)
+                try:
+                    _check_resumable(state.get("extra") or {}, extra)
+                    trainer.load_state_dict(state)
+                except (ValueError, KeyError, RuntimeError, TypeError) as error:
+                    raise ValueError(f"{checkpoint}: {error}") from None
         trainer.train(stop_at=stop_at_step)
         module.velocity = trainer.eval_network
         self.module_ = module.to(device).eval()
@@ -317,12 +341,10 @@ class ConditionalFlow:
         every device; ``batch_size`` trajectories are integrated at a time on the model's device. Returns a :class:`TransportResult`.
         """
         self._check_fitted()
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        check_options(method, steps, rtol, atol)
+        n_samples = check_int(n_samples, "n_samples", low=1)
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        seed = check_seed(seed, allow_none=True)
         values, assembly = self._source_matrix(x)
         device = self.device_
         n, d_y = len(values), self.d_y_
@@ -340,6 +362,14 @@ class ConditionalFlow:
                 out[a : a + batch_size], calls = integrate(field, z0[a : a + batch_size], method=method, steps=steps, rtol=rtol, atol=atol)
                 nfe = max(nfe, calls)
             samples = self.module_.y_scaler.inverse(out).reshape(n, int(n_samples), d_y)
+            finite = torch.isfinite(samples).flatten(1).all(dim=1)
+            if not bool(finite.all()):
+                rows = torch.nonzero(~finite).flatten()[:5].tolist()
+                raise FloatingPointError(
+                    f"transport produced NaN or infinite points for {int((~finite).sum())} of {n} source points "
+                    f"(rows {rows}) with method={method!r}, steps={steps}; the flow's weights or x may hold extreme "
+                    "values. Check x, or use more steps or method='dopri5'"
+                )
             mean = samples.mean(dim=1)
         return self._format(samples, mean, x, assembly, nfe, method)
 
@@ -388,16 +418,36 @@ class ConditionalFlow:
         config_file = path / "config.json"
         if not config_file.is_file():
             raise FileNotFoundError(f"no saved flow at {path} (missing config.json); write one with ConditionalFlow.save(path)")
-        config = json.loads(config_file.read_text())
-        if config.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{config_file} has format {config.get('format')!r}; this version reads {MODEL_FORMAT!r}")
+        try:
+            config = json.loads(config_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(f"{config_file} is not valid JSON ({error}); the saved flow is corrupt, save it again") from None
+        if not isinstance(config, dict) or config.get("format") != MODEL_FORMAT:
+            found = config.get("format") if isinstance(config, dict) else type(config).__name__
+            raise ValueError(f"{config_file} has format {found!r}; this version reads {MODEL_FORMAT!r}")
+        missing = [k for k in ("params", "d_x", "d_y", "n_parameters", "n_steps", "stopped_early", "source_coords", "target_coords") if k not in config]
+        if missing:
+            raise CorruptFileError(f"{config_file} lacks {missing}; the saved flow is incomplete, save it again")
+        if not isinstance(config["params"], dict):
+            raise CorruptFileError(f"{config_file}: 'params' is a {type(config['params']).__name__}, not a dict; save the flow again")
         params = dict(config["params"])
         params["device"] = device if isinstance(device, str) else str(device)
-        flow = cls(**params)
+        try:
+            flow = cls(**params)
+        except TypeError as error:
+            raise CorruptFileError(f"{config_file}: its params do not fit ConditionalFlow ({error}); save the flow again") from None
         target = resolve_device(device)
         velocity = build_velocity(flow.network, config["d_x"], config["d_y"], seed=None, **(flow.network_kwargs or {}))
         module = _FlowModule(velocity, config["d_x"], config["d_y"])
-        module.load_state_dict(torch.load(path / "model.pt", map_location=target, weights_only=True))
+        model_file = path / "model.pt"
+        if not model_file.is_file():
+            raise FileNotFoundError(f"the saved flow at {path} has no model.pt; save it again with ConditionalFlow.save(path)")
+        state = read_torch(model_file, what="saved flow model", map_location=target)
+        try:
+            module.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as error:
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CorruptFileError(f"{model_file} does not match {config_file} ({first}); the saved flow is corrupt, save it again") from None
         history_file = path / "history.json"
         flow.module_ = module.to(target).eval()
         flow.device_ = target
@@ -405,7 +455,10 @@ class ConditionalFlow:
         flow.n_parameters_ = config["n_parameters"]
         flow.n_steps_ = config["n_steps"]
         flow.stopped_early_ = config["stopped_early"]
-        flow.history_ = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        try:
+            flow.history_ = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(f"{history_file} is not valid JSON ({error}); the saved flow is corrupt, save it again") from None
         flow.source_coords_ = config["source_coords"]
         flow.target_coords_ = config["target_coords"]
         return flow

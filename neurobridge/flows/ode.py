@@ -17,11 +17,25 @@ from typing import Callable
 
 import torch
 
-__all__ = ["METHODS", "integrate"]
+from .._validation import check_float, check_int
+
+__all__ = ["METHODS", "check_options", "integrate"]
 
 METHODS = ("euler", "midpoint", "rk4", "dopri5")
 
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def check_options(method: str = "euler", steps: int = 32, rtol: float = 1e-5, atol: float = 1e-5) -> None:
+    """Raise a clear error for transport options that :func:`integrate` would refuse, so that a caller that
+    transports after training (``Aligner``) can check them before it trains."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method (the ODE solver) must be one of {METHODS}; got {method!r}")
+    if method == "dopri5":
+        check_float(rtol, "rtol", positive=True)
+        check_float(atol, "atol", positive=True)
+    else:
+        check_int(steps, f"steps (fixed steps of method={method!r})", low=1)
 
 
 def integrate(
@@ -37,12 +51,10 @@ def integrate(
 
     ``field`` receives ``t`` as a 0-d tensor on ``z0``'s device and ``z`` of ``z0``'s shape.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    check_options(method, steps, rtol, atol)
     if method == "dopri5":
         return _dopri5(field, z0, rtol=rtol, atol=atol)
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer for method={method!r}; got {steps!r}")
+    steps = int(steps)
     h = 1.0 / steps
     times = torch.linspace(0.0, 1.0, steps + 1, device=z0.device, dtype=z0.dtype)
     z = z0

@@ -27,6 +27,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .._device import resolve_device
+from .._validation import check_float, check_int, check_seed
 from .checkpoint import CHECKPOINT_NAME, atomic_save, read_checkpoint
 from .distributed import DistributedContext, all_reduce_mean, current_context, shard_bounds
 from .matcher import FlowMatcher
@@ -36,10 +37,13 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "WarmupCosine"]
 
 CHECKPOINT_FORMAT = "neurobridge.flows.checkpoint/1"
 _RESUME_FREE_KEYS = {"progress", "checkpoint_every", "log_every"}
+_CHECKPOINT_KEYS = ("step", "config", "velocity", "optimizer", "scheduler", "scaler", "torch_generator", "numpy_generator",
+                    "sampler", "history", "early_stopping")
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; ``step`` is the (1-based) optimisation step where it happened."""
+    """The training loss or the network's parameters became NaN or infinite; ``step`` is the (1-based)
+    optimisation step where it was detected."""
 
     def __init__(self, message: str, step: int):
         super().__init__(message)
@@ -77,32 +81,29 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        self.betas = tuple(float(b) for b in self.betas)
-        positive_ints = ("steps", "batch_size", "log_every", "val_every")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive finite number; got {self.lr!r}")
+        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
+            raise TypeError(f"betas must be a pair (beta1, beta2); got {self.betas!r}")
+        self.betas = tuple(check_float(b, "betas", low=0, high=1, high_open=True) for b in self.betas)
+        for name in ("steps", "batch_size", "log_every", "val_every"):
+            setattr(self, name, check_int(getattr(self, name), name, low=1))
+        self.lr = check_float(self.lr, "lr", positive=True)
+        self.seed = check_seed(self.seed)
         if self.optimizer not in ("adam", "adamw"):
             raise ValueError(f"optimizer must be 'adam' or 'adamw'; got {self.optimizer!r}")
-        if isinstance(self.warmup, float) and not 0 <= self.warmup < 1:
-            raise ValueError(f"warmup as a float is a fraction of steps in [0, 1); got {self.warmup!r}")
-        if isinstance(self.warmup, int) and self.warmup < 0:
-            raise ValueError(f"warmup must be >= 0 steps; got {self.warmup!r}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"min_lr_ratio must lie in [0, 1]; got {self.min_lr_ratio!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be a positive number or None; got {self.grad_clip!r}")
-        if self.ema is not None and not 0 < self.ema < 1:
-            raise ValueError(f"ema is the EMA decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}")
+        self.weight_decay = check_float(self.weight_decay, "weight_decay", low=0)
+        if isinstance(self.warmup, (float, np.floating)):
+            self.warmup = check_float(self.warmup, "warmup (a float is a fraction of steps)", low=0, high=1, high_open=True)
+        else:
+            self.warmup = check_int(self.warmup, "warmup (steps, or a float fraction of steps)", low=0)
+        self.min_lr_ratio = check_float(self.min_lr_ratio, "min_lr_ratio", low=0, high=1)
+        self.grad_clip = check_float(self.grad_clip, "grad_clip", positive=True, allow_none=True)
+        if self.ema is not None:
+            self.ema = check_float(self.ema, "ema (the EMA decay in (0, 1), e.g. 0.999, or None)", low=0, high=1, low_open=True, high_open=True)
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16'; got {self.precision!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
-            raise ValueError(f"patience must be a positive integer (validations without improvement) or None; got {self.patience!r}")
-        if self.checkpoint_every is not None and (not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1):
-            raise ValueError(f"checkpoint_every must be a positive integer or None; got {self.checkpoint_every!r}")
+        self.patience = check_int(self.patience, "patience (validations without improvement)", low=1, allow_none=True)
+        self.min_delta = check_float(self.min_delta, "min_delta", low=0)
+        self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every", low=1, allow_none=True)
 
     @property
     def warmup_steps(self) -> int:
@@ -334,6 +335,7 @@ class Trainer:
                     "Check the pools for NaN/inf values, or lower lr / keep grad_clip set.",
                     step=first + offset,
                 )
+        self._check_parameters(first)
         self.history["step"].extend(range(first, first + len(values)))
         self.history["loss"].extend(values)
         if bar is not None:
@@ -342,6 +344,25 @@ class Trainer:
             if self.history["val_loss"]:
                 postfix["val"] = f"{self.history['val_loss'][-1]:.4f}"
             bar.set_postfix(postfix, refresh=False)
+
+    @torch.no_grad()
+    def _check_parameters(self, first: int) -> None:
+        """Raise :class:`NonFiniteLossError` when a weight of the network (or its EMA copy) is NaN or infinite."""
+        nets = [("network", self.network)] + ([("EMA network", self.ema.module)] if self.ema is not None else [])
+        for label, net in nets:
+            tensors = [p for p in net.parameters()]
+            if not tensors:
+                continue
+            flags = torch.stack([torch.isfinite(p).all() for p in tensors])
+            if bool(flags.all()):
+                continue
+            names = [n for (n, _), ok in zip(net.named_parameters(), flags.tolist()) if not ok]
+            where = f"step {self.step}" if first >= self.step else f"one of steps {first}-{self.step}"
+            raise NonFiniteLossError(
+                f"the {label}'s parameters became NaN or infinite at {where} (of {self.config.steps}), in {names[:3]}. "
+                "Lower lr, keep grad_clip set, or check the pools for extreme values.",
+                step=self.step,
+            )
 
     @torch.no_grad()
     def validation_loss(self) -> float:
@@ -364,6 +385,12 @@ class Trainer:
 
     def _validate_and_check_patience(self) -> None:
         value = self.validation_loss()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"the validation loss became {value} at step {self.step} (of {self.config.steps}); "
+                "lower lr, keep grad_clip set, or check the pools for extreme values",
+                step=self.step,
+            )
         self.history["val_step"].append(self.step)
         self.history["val_loss"].append(value)
         if value < self.early.best - self.config.min_delta:
@@ -398,6 +425,9 @@ class Trainer:
         """Restore a :meth:`state_dict`; the configuration must match except progress/log/checkpoint frequency."""
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"not a flow checkpoint (format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+        missing = [k for k in _CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"the flow checkpoint lacks {missing}; it is incomplete. Delete it and train again")
         mine, theirs = asdict(self.config), dict(state["config"])
         theirs["betas"] = tuple(theirs["betas"])
         differ = sorted(k for k in mine if k not in _RESUME_FREE_KEYS and mine[k] != theirs.get(k))
@@ -440,4 +470,8 @@ class Trainer:
             if self.checkpoint_dir is None:
                 raise ValueError("no checkpoint path: pass path=... or construct the Trainer with checkpoint_dir=...")
             path = self.checkpoint_dir / CHECKPOINT_NAME
-        self.load_state_dict(read_checkpoint(path, map_location=self.device))
+        state = read_checkpoint(path, map_location=self.device)
+        try:
+            self.load_state_dict(state)
+        except (ValueError, KeyError, RuntimeError, TypeError) as error:
+            raise ValueError(f"{path}: {error}") from None

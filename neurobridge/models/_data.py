@@ -2,51 +2,19 @@
 from __future__ import annotations
 
 import hashlib
-import math
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-_SQUARE_SIZES = {64: (8, 8), 784: (28, 28)}
+from neurobridge._validation import check_images
+
 
 
 def as_images(images, *, name: str = "images", image_shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Return float32 images ``(n, H, W)`` from ``(n, H, W)``, ``(n, 1, H, W)``, ``(n, H*W)`` or a pixel assembly."""
-    if isinstance(images, xr.DataArray):
-        from neurobridge.assemblies import unflatten_pixels, validate
-
-        images = validate(images, name=name)
-        if "pixel_row" in images.coords:
-            array = unflatten_pixels(images)
-        else:
-            array = images.values
-    elif hasattr(images, "detach"):
-        array = images.detach().cpu().numpy()
-    else:
-        array = np.asarray(images)
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must be numeric; got dtype {array.dtype}")
-    array = array.astype(np.float32, copy=False)
-    if array.ndim == 4 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim == 2:
-        side = _SQUARE_SIZES.get(array.shape[1]) if image_shape is None else tuple(image_shape)
-        if side is None:
-            root = int(math.isqrt(array.shape[1]))
-            side = (root, root) if root * root == array.shape[1] else None
-        if side is None or side[0] * side[1] != array.shape[1]:
-            raise ValueError(f"{name} has shape {array.shape}: cannot tell the image size of {array.shape[1]} pixels; pass images as (n, H, W)")
-        array = array.reshape(len(array), *side)
-    if array.ndim != 3:
-        raise ValueError(f"{name} must have shape (n, H, W), (n, 1, H, W), (n, H*W) or be a pixel assembly; got {array.shape}")
-    if image_shape is not None and tuple(array.shape[1:]) != tuple(image_shape):
-        raise ValueError(f"{name} are {array.shape[1:]} images; this model expects {tuple(image_shape)}")
-    if len(array) == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains non-finite pixels")
-    return array
+    """Return float32 images ``(n, H, W)`` from ``(n, H, W)``, ``(n, 1, H, W)``, ``(n, H*W)`` or a pixel assembly
+    (:func:`neurobridge._validation.check_images`)."""
+    return check_images(images, name, image_shape=image_shape)
 
 
 def as_labels(labels, n: int | None = None, *, name: str = "labels") -> np.ndarray:

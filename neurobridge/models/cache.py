@@ -14,11 +14,12 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 import xarray as xr
 
 from neurobridge._device import resolve_device
+from neurobridge._validation import check_seed
+from neurobridge._io import CorruptFileError, read_torch
 from neurobridge.models._data import as_images, as_labels, fingerprint, label_coord, merge_config
 from neurobridge.models.classifier import ImageClassifier, resolve_classifier_config, train_classifier
 from neurobridge.models.vae import LABEL_VAE_DEFAULTS, ImageVAE, LabelVAE, resolve_image_vae_config, train_image_vae, train_label_vae
@@ -95,12 +96,16 @@ def _save(model, path: Path, key: str) -> None:
 
 
 def _load(path: Path, kind: str, key: str, device: torch.device):
-    record = torch.load(path, map_location="cpu", weights_only=True)
-    if record.get("format") != CACHE_FORMAT or record.get("kind") != kind or record.get("key") != key:
-        raise ValueError(f"{path} does not hold the expected {kind} model")
-    model = KINDS[kind](**record["config"])
-    model.load_state_dict(record["state_dict"])
-    model.training_info = dict(record["training_info"])
+    record = read_torch(path, what=f"cached {kind} model", map_location="cpu")
+    if not isinstance(record, dict) or record.get("format") != CACHE_FORMAT or record.get("kind") != kind or record.get("key") != key:
+        raise CorruptFileError(f"{path} does not hold the expected {kind} model (format {CACHE_FORMAT}, key {key[:12]}...)")
+    try:
+        model = KINDS[kind](**record["config"])
+        model.load_state_dict(record["state_dict"])
+        model.training_info = dict(record["training_info"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise CorruptFileError(f"{path} holds an incomplete or mismatched {kind} model ({type(error).__name__}: {first[:200]})") from None
     return model.to(device).eval()
 
 
@@ -126,8 +131,7 @@ def get_or_train(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}; got {kind!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int; got {seed!r}")
+    seed = check_seed(seed)
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"config must be a dict of hyper-parameters or None; got {type(config).__name__}")
     arrays, data_fp = _training_data(kind, data, label)
@@ -140,8 +144,8 @@ def get_or_train(
             model = _load(path, kind, key, dev)
             model.training_info.update(cache_path=str(path), from_cache=True)
             return model
-        except Exception as error:
-            warnings.warn(f"could not read cached model {path} ({error}); retraining", RuntimeWarning, stacklevel=2)
+        except CorruptFileError as error:
+            warnings.warn(f"{error}; retraining and overwriting it", RuntimeWarning, stacklevel=2)
     model = _train(kind, arrays, config, seed, dev, progress)
     _save(model, path, key)
     model.training_info.update(cache_path=str(path), from_cache=False)

@@ -20,6 +20,7 @@ import xarray as xr
 from torch import nn
 
 from neurobridge._device import resolve_device
+from neurobridge._validation import check_points
 from neurobridge.models._base import ReferenceModel
 from neurobridge.models._data import as_images, class_set, as_labels, first_rows, latent_assembly, merge_config, pixel_max
 from neurobridge.models._training import fit_minibatch, seeded
@@ -177,11 +178,9 @@ class LabelVAE(ReferenceModel):
 
 
 def _latents(z, latent_dim: int) -> np.ndarray:
-    values = np.asarray(z.values if isinstance(z, xr.DataArray) else z, dtype=np.float32)
-    if values.ndim != 2 or values.shape[1] != latent_dim:
+    values = check_points(z, "z", dtype=np.float32)
+    if values.shape[1] != latent_dim:
         raise ValueError(f"z must have shape (n, {latent_dim}); got {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError("z contains non-finite values")
     return values
 
 
