@@ -93,6 +93,7 @@ def test_brainscore_neural_benchmark_agrees(bs_python, shared_data, tmp_path, re
     print(f"{benchmark.identifier}: score {ours.score:.6f} vs Brain-Score {float(ref['score']):.6f}; raw {ours.raw:.6f} vs "
           f"{float(ref['raw']):.6f}; ceiling {ours.ceiling:.6f} vs {float(ref['ceiling']):.6f}; per-split per-site max |diff| "
           f"{np.nanmax(np.abs(ours.values.values - ref['values'])):.1e}; time-bin workaround: {bool(ref['timebins_workaround'])}")
+    assert not bool(ref["timebins_workaround"]), "AlignedBrainModel refused Brain-Score's own time-bin format"
     assert int(ref["look_at_calls"]) == 1 and sorted(ref["stimulus_ids"].tolist()) == sorted(benchmark.stimulus_ids.tolist())
     assert list(ours.values.neuroid_id.values) == ref["neuroid_ids"].tolist()
     for key in ("score", "raw", "ceiling", "error"):

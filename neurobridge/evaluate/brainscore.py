@@ -133,6 +133,7 @@ class AlignedBrainModel:
         self._region = region
         if time_bins is not None:
             bins = [time_bins] if _is_pair(time_bins) else list(time_bins)
+            bins = [b.item() if isinstance(b, np.ndarray) and b.ndim == 0 else b for b in bins]
             try:
                 self._time_bins = [(int(start), int(end)) for start, end in (tuple(b) for b in bins)]
             except (TypeError, ValueError) as error:
