@@ -7,7 +7,8 @@ from .baselines import fused_gromov_wasserstein, gromov_wasserstein, map_couplin
 from .cost import BridgeCost, bridge_cost, class_min, distances, exemplar_cost, min_plus, soft_min_plus
 from .diagnostics import marginal_error, match_accuracy, plan_match_accuracy, row_entropy
 from .exemplar import ExemplarSampler, exemplar_coupling, nearest_exemplars
-from .result import ConvergenceError, Coupling, CouplingError
+from .errors import ConvergenceError, CouplingError
+from .result import Coupling
 from .sampling import (
     BridgeSampler,
     MinibatchBridgeSampler,

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail"]
 

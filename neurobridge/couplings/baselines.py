@@ -23,7 +23,8 @@ import torch
 
 from ._checks import as_points, check_epsilon
 from .cost import bridge_cost, distances, exemplar_arrays
-from .result import Coupling, CouplingError
+from .errors import CouplingError
+from .result import Coupling
 from .sampling import BridgeSampler
 from .solvers import marginal_residuals, solve
 

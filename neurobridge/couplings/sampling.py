@@ -19,7 +19,7 @@ import torch
 from ..flows.pairs import PairSampler
 from ._checks import as_points
 from .cost import exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = [
     "PairSampler",
