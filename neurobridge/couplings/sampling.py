@@ -31,6 +31,7 @@ __all__ = [
     "sample_pairs",
     "hard_assignment",
     "pairs_for_epoch",
+    "PinnedBridges",
 ]
 
 
@@ -286,3 +287,36 @@ def pairs_for_epoch(sampler, n_pairs: int, rng: np.random.Generator, *, batch_si
         tgt.append(t)
         done += len(s)
     return np.concatenate(src)[:n_pairs], np.concatenate(tgt)[:n_pairs]
+
+
+class PinnedBridges:
+    """Wrap a pair sampler so that a sampled source point that is itself a bridge gets its known partner.
+
+    The coupling proposes partners for every point, labelled or not; for the ``K`` bridges the partner is known, so
+    the plan's guess is replaced by the truth (a bridge with several partners gets one of them, uniformly).
+    """
+
+    def __init__(self, sampler, bridges):
+        self.sampler = sampler
+        order = np.argsort(bridges.source_index, kind="stable")
+        self._sources = np.asarray(bridges.source_index)[order]
+        self._targets = np.asarray(bridges.target_index)[order]
+
+    def state_dict(self) -> dict:
+        inner = getattr(self.sampler, "state_dict", None)
+        return inner() if callable(inner) else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if callable(getattr(self.sampler, "load_state_dict", None)):
+            self.sampler.load_state_dict(state)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        src, tgt = self.sampler.sample(batch_size, rng)
+        lo = np.searchsorted(self._sources, src, side="left")
+        hi = np.searchsorted(self._sources, src, side="right")
+        pinned = hi > lo
+        if pinned.any():
+            pick = lo[pinned] + (rng.random(int(pinned.sum())) * (hi[pinned] - lo[pinned])).astype(np.int64)
+            tgt = tgt.copy()
+            tgt[pinned] = self._targets[pick]
+        return src, tgt

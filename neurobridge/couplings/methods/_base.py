@@ -43,6 +43,11 @@ class CouplingMethod:
             setattr(self, key, value)
         return self
 
+    def check_params(self) -> None:
+        """Validate the parameters; :meth:`fit` calls it first (and the Aligner before any training).
+        Subclasses raise ``TypeError`` for a wrong type and ``CouplingError`` (a ``ValueError``) for a wrong value,
+        naming the parameter."""
+
     def fit(self, x, y, bridges):
         """Couple ``x`` (n x d_x) and ``y`` (m x d_y) through ``bridges``; return a :class:`Coupling`."""
         raise NotImplementedError
