@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from sklearn.base import BaseEstimator
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from neurobridge._params import check_integer, check_number
 
 __all__ = ["RegressionMap"]
 
@@ -37,25 +40,30 @@ def _matrix(data, name) -> np.ndarray:
     return values
 
 
-class RegressionMap:
-    """Map from source to target space fitted on bridge pairs; ``kind`` is ``"ridge"``, ``"pls"`` or ``"procrustes"``."""
+class RegressionMap(BaseEstimator):
+    """Map from source to target space fitted on bridge pairs; ``kind`` is ``"ridge"``, ``"pls"`` or ``"procrustes"``.
+
+    A scikit-learn estimator: the parameters are the ``__init__`` keywords (``get_params``/``set_params``), checked
+    in :meth:`fit`.
+    """
 
     def __init__(self, kind: str = "ridge", *, alpha: float = 1.0, n_components: int = 10, scaling: str | None = "isotropic"):
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
-        if scaling not in ("isotropic", "feature", None):
-            raise ValueError(f"scaling must be 'isotropic', 'feature' or None; got {scaling!r}")
-        if alpha < 0:
-            raise ValueError(f"alpha must be >= 0; got {alpha}")
-        if n_components < 1:
-            raise ValueError(f"n_components must be >= 1; got {n_components}")
         self.kind = kind
         self.alpha = alpha
         self.n_components = n_components
         self.scaling = scaling
 
+    def _check_params(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}")
+        if self.scaling not in ("isotropic", "feature", None):
+            raise ValueError(f"scaling must be 'isotropic', 'feature' or None; got {self.scaling!r}")
+        check_number(self.alpha, "alpha", low=0.0, strict=False)
+        check_integer(self.n_components, "n_components")
+
     def fit(self, x_bridges, y_bridges) -> "RegressionMap":
         """Fit on ``K`` bridge pairs: ``x_bridges (K, d_x)`` source exemplars, ``y_bridges (K, d_y)`` their partners."""
+        self._check_params()
         x, y = _matrix(x_bridges, "x_bridges"), _matrix(y_bridges, "y_bridges")
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x_bridges has {x.shape[0]} rows and y_bridges {y.shape[0]}; row k of each must be bridge k")
