@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._epochs import EpochRows
 from ..flows.pairs import PairSampler
 from ._checks import as_points
 from .cost import exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
@@ -64,34 +65,6 @@ def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> 
     u = rng.random(len(rows)) * total
     j = (cdf < u[:, None]).sum(axis=1)
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
-
-
-class EpochRows:
-    """Rows ``0..n-1`` in successive random permutations, so every row comes once per pass; the position in the
-    current pass is checkpointable (``state_dict``), which keeps a resumed training run bit-identical."""
-
-    def __init__(self, n: int):
-        self.n = int(n)
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
-
-    def take(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        parts, need = [], batch_size
-        while need:
-            if self._pos >= len(self._order):
-                self._order, self._pos = rng.permutation(self.n), 0
-            step = min(need, len(self._order) - self._pos)
-            parts.append(self._order[self._pos : self._pos + step])
-            self._pos += step
-            need -= step
-        return np.concatenate(parts)
-
-    def state_dict(self) -> dict:
-        return {"order": torch.from_numpy(self._order.copy()), "pos": int(self._pos)}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._order = state["order"].numpy().astype(np.int64)
-        self._pos = int(state["pos"])
 
 
 class EpochStateMixin:
@@ -152,8 +125,7 @@ class BridgeSampler:
         if self.source_index.shape != self.target_index.shape or self.source_index.ndim != 1 or self.source_index.size == 0:
             raise CouplingError(f"source_index and target_index must be non-empty 1-D of equal length; got {self.source_index.shape} and {self.target_index.shape}")
         self.replace = replace
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
+        self._epoch = EpochRows(self.source_index.size)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
@@ -161,15 +133,7 @@ class BridgeSampler:
         if self.replace:
             k = rng.integers(0, K, size=batch_size)
         else:
-            parts, need = [], batch_size
-            while need:
-                if self._pos >= len(self._order):
-                    self._order, self._pos = rng.permutation(K), 0
-                take = min(need, len(self._order) - self._pos)
-                parts.append(self._order[self._pos : self._pos + take])
-                self._pos += take
-                need -= take
-            k = np.concatenate(parts)
+            k = self._epoch.take(batch_size, rng)
         return self.source_index[k], self.target_index[k]
 
 
