@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from neurobridge._params import check_integer, check_number
+from neurobridge._procrustes import pad, rotation, scaling_stats
 
 __all__ = ["RegressionMap"]
 
@@ -80,26 +81,14 @@ class RegressionMap(BaseEstimator):
             self._fit_procrustes(x, y)
         return self
 
-    def _scale(self, a: np.ndarray):
-        mean = a.mean(axis=0)
-        centred = a - mean
-        if self.scaling == "isotropic":
-            scale = np.sqrt((centred**2).sum(axis=1).mean())
-        elif self.scaling == "feature":
-            scale = centred.std(axis=0)
-        else:
-            scale = np.ones(a.shape[1])
-        scale = np.where(np.asarray(scale) > 0, scale, 1.0)
-        return mean, scale
-
     def _fit_procrustes(self, x, y):
-        self.x_mean_, self.x_scale_ = self._scale(x)
-        self.y_mean_, self.y_scale_ = self._scale(y)
+        scaling = self.scaling
+        self.x_mean_, self.x_scale_ = scaling_stats(x, scaling)
+        self.y_mean_, self.y_scale_ = scaling_stats(y, scaling)
         d = max(x.shape[1], y.shape[1])
-        xs = _pad((x - self.x_mean_) / self.x_scale_, d)
-        ys = _pad((y - self.y_mean_) / self.y_scale_, d)
-        u, _, vt = np.linalg.svd(xs.T @ ys)
-        self.rotation_ = u @ vt
+        xs = pad((x - self.x_mean_) / self.x_scale_, d)
+        ys = pad((y - self.y_mean_) / self.y_scale_, d)
+        self.rotation_ = rotation(xs, ys)
 
     def transform(self, x):
         """Predicted target points ``(n, d_y)``; for an assembly in, an assembly with its presentation coords."""
@@ -110,7 +99,7 @@ class RegressionMap(BaseEstimator):
             raise ValueError(f"x has {values.shape[1]} features; the map was fitted on {self.n_features_in_} (the source space)")
         if self.kind == "procrustes":
             d = self.rotation_.shape[0]
-            out = (_pad((values - self.x_mean_) / self.x_scale_, d) @ self.rotation_)[:, : self.n_features_out_]
+            out = (pad((values - self.x_mean_) / self.x_scale_, d) @ self.rotation_)[:, : self.n_features_out_]
             out = out * self.y_scale_ + self.y_mean_
         else:
             out = np.asarray(self.model_.predict(values)).reshape(len(values), -1)
@@ -132,6 +121,3 @@ class RegressionMap(BaseEstimator):
         :class:`~neurobridge.evaluate.readout.LinearProbe`); labels come from ``x``'s label coord or ``labels``."""
         return probe.score(self.transform(x), labels)
 
-
-def _pad(a: np.ndarray, d: int) -> np.ndarray:
-    return a if a.shape[1] == d else np.hstack([a, np.zeros((a.shape[0], d - a.shape[1]))])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._procrustes import pad, rotation, scaling_stats
 from ._checks import as_points, check_epsilon
 from .cost import bridge_cost, distances, exemplar_arrays
 from .errors import CouplingError
@@ -103,8 +104,8 @@ def fused_gromov_wasserstein(x, y, bridges, *, alpha: float = 0.5, epsilon: floa
 
 
 def _standardise_pad(points: torch.Tensor, d: int) -> torch.Tensor:
-    z = (points - points.mean(0)) / points.std(0).clamp_min(1e-12)
-    return torch.nn.functional.pad(z, (0, d - z.shape[1]))
+    mean, scale = scaling_stats(points, "zscore")
+    return pad((points - mean) / scale, d)
 
 
 def map_coupling(x, y, bridges, *, method: str = "procrustes", epsilon: float | None = None, solver_kwargs: dict | None = None) -> Coupling:
@@ -126,8 +127,7 @@ def map_coupling(x, y, bridges, *, method: str = "procrustes", epsilon: float | 
     X, Xa = zx[: x.shape[0]], zx[x.shape[0]:]
     Y, Ya = zy[: y.shape[0]], zy[y.shape[0]:]
     if method == "procrustes":
-        U, _, Vh = torch.linalg.svd(Xa.T @ Ya)
-        W = U @ Vh
+        W = rotation(Xa, Ya)
     else:
         W = torch.linalg.lstsq(Xa, Ya, driver="gelsd" if Xa.device.type == "cpu" else None).solution
     mapped = X @ W
