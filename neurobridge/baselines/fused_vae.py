@@ -32,7 +32,7 @@ from neurobridge._device import resolve_device
 from neurobridge.baselines._inputs import full_labels, labelled_indices
 from neurobridge.evaluate.readout import ReadoutResult
 from neurobridge.models._data import as_images, as_labels, pixel_max
-from neurobridge.models._training import batch_indices, seeded
+from neurobridge._training import batch_indices, seeded
 from neurobridge.models.vae import image_decoder, image_encoder, kl_divergence
 
 __all__ = ["FusedVAE", "product_of_experts"]
