@@ -35,7 +35,6 @@ from neurobridge.assemblies import validate
 
 __all__ = ["Aligner", "COUPLINGS", "PinnedBridges"]
 
-ODE_METHODS = ("euler", "midpoint", "rk4", "dopri5")
 _SHORTHAND = {"epsilon": "epsilon", "unbalanced": "unbalanced", "metric": "metric", "cost_mode": "cost", "k": "k",
               "temperature": "temperature", "solver_kwargs": "solver_kwargs"}
 
@@ -173,7 +172,9 @@ class Aligner(BaseEstimator):
         check_integer(self.batch_size, "batch_size")
         check_number(self.lr, "lr", low=0.0)
         check_integer(self.ode_steps, "ode_steps")
-        check_choice(self.ode_method, "ode_method", ODE_METHODS)
+        from neurobridge.flows.ode import METHODS as ode_methods
+
+        check_choice(self.ode_method, "ode_method", ode_methods)
         if not isinstance(self.pin_bridges, (bool, np.bool_)):
             raise TypeError(f"pin_bridges must be True or False; got {self.pin_bridges!r}")
         check_seed(self.seed)

@@ -120,3 +120,12 @@ def test_transform_is_the_mean_of_eight_draws_by_default():
     draws = aligner.sample(x[:6], n_samples=8, seed=5)
     np.testing.assert_allclose(aligner.transform(x[:6], seed=5), draws.mean(axis=1), rtol=1e-6, atol=1e-6)
     assert not np.allclose(aligner.transform(x[:6], n_samples=1, seed=5), draws.mean(axis=1))
+
+
+def test_old_names_stay_importable():
+    from neurobridge.align import COUPLINGS, PinnedBridges
+    from neurobridge.couplings import METHODS, sampling
+    from neurobridge.couplings.baselines import map_coupling
+    from neurobridge.couplings.reference import map_coupling as moved
+
+    assert COUPLINGS == tuple(METHODS) and PinnedBridges is sampling.PinnedBridges and map_coupling is moved
