@@ -6,7 +6,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "neurobridge"
@@ -147,8 +146,8 @@ def test_no_private_imports_across_packages():
     assert not bad, f"private modules imported from another package: {bad}"
 
 
-def test_the_checker_sees_a_cycle_and_an_upward_arrow(tmp_path):
-    """The graph builder resolves relative imports (a cycle and an arrow it must catch)."""
+def test_the_checker_resolves_relative_imports_and_layers():
+    """The graph builder resolves relative imports (else it would miss cycles and arrows) and orders the layers."""
     g = graph()
     assert "neurobridge.couplings.result" in g["neurobridge.couplings.solvers"]
     assert "neurobridge.couplings.errors" in g["neurobridge.couplings.cost"]

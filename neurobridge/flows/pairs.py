@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import torch
 
 from .._epochs import EpochRows
 
