@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_points", "check_labels", "check_images", "check_int", "check_float", "check_seed", "check_positions"]
+__all__ = ["check_points", "check_labels", "check_images", "pixel_max", "check_int", "check_float", "check_seed", "check_positions"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SQUARE_SIZES = {64: (8, 8), 784: (28, 28)}
@@ -253,3 +253,11 @@ def check_positions(index, n: int | None = None, name: str = "index") -> np.ndar
     if n is not None and array.size and array.max() >= n:
         raise ValueError(f"{name} has position {int(array.max())} but there are only {n} points")
     return array
+
+
+def pixel_max(images: np.ndarray) -> float:
+    """Scale that maps the pixels into [0, 1]: 1 when they already are, else their maximum (16 for digits, 255 for MNIST)."""
+    top = float(images.max())
+    if images.min() < 0:
+        raise ValueError(f"images have negative pixels (min {images.min():.3g}); the image models expect intensities >= 0")
+    return 1.0 if top <= 1.0 else top

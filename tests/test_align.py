@@ -68,3 +68,64 @@ def test_bad_inputs_are_named():
         Aligner("bridge-ot").fit(bad, y, bridges)
     with pytest.raises(RuntimeError, match="not fitted"):
         Aligner().transform(x)
+
+
+TINY = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 16, "depth": 1}}, "steps": 20, "batch_size": 32,
+        "ode_steps": 4, "progress": False}
+
+
+def test_string_with_shorthand_and_object_give_the_same_fit():
+    from neurobridge.couplings import BridgeOT
+
+    x, lx, y, ly, _ = clusters(n_per=20)
+    bridges = Bridges.from_labels(lx, ly, 0.2, seed=0)
+    by_name = Aligner("bridge-ot", epsilon=0.05, cost_mode="softmin", temperature=0.2, seed=1, **TINY).fit(x, y, bridges)
+    by_object = Aligner(BridgeOT(epsilon=0.05, cost="softmin", temperature=0.2), seed=1, **TINY).fit(x, y, bridges)
+    assert by_name.coupling_method_.get_params() == by_object.coupling_method_.get_params()
+    np.testing.assert_array_equal(by_name.coupling_.plan_numpy(), by_object.coupling_.plan_numpy())
+    np.testing.assert_array_equal(by_name.transform(x[:5], seed=0), by_object.transform(x[:5], seed=0))
+
+
+@pytest.mark.parametrize("coupling", ["bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised", "gw", "fgw", "map", "relative"])
+def test_coupling_is_always_a_coupling(coupling):
+    from neurobridge.couplings import Coupling
+
+    x, lx, y, ly, _ = clusters(n_per=15)
+    aligner = Aligner(coupling, seed=0, **TINY).fit(x, y, Bridges.from_labels(lx, ly, 0.2, seed=0))
+    assert isinstance(aligner.coupling_, Coupling)
+    assert aligner.coupling_.shape == (len(x), len(y))
+    assert aligner.selection_ is None
+
+
+def test_any_object_with_fit_is_a_coupling_and_its_selection_is_kept():
+    from neurobridge.couplings import Coupling
+
+    class Diagonal:
+        """Pairs each source point with the target at the same position (a duck-typed coupling method)."""
+
+        def fit(self, x, y, bridges):
+            plan = np.eye(len(x), len(y)) / len(x)
+            return Coupling(plan=plan, method="diagonal", log={"selection": {"chosen": "diagonal"}})
+
+    x, lx, y, ly, _ = clusters(n_per=15)
+    aligner = Aligner(Diagonal(), pin_bridges=False, seed=0, **TINY).fit(x, y, Bridges.from_labels(lx, ly, 0.2, seed=0))
+    assert aligner.selection_ == {"chosen": "diagonal"}
+    src, tgt = aligner.sampler_.sample(64, np.random.default_rng(0))
+    np.testing.assert_array_equal(src, tgt)
+
+
+def test_transform_is_the_mean_of_eight_draws_by_default():
+    x, lx, y, ly, _ = clusters(n_per=15)
+    aligner = Aligner("bridge-ot", seed=0, **TINY).fit(x, y, Bridges.from_labels(lx, ly, 0.2, seed=0))
+    draws = aligner.sample(x[:6], n_samples=8, seed=5)
+    np.testing.assert_allclose(aligner.transform(x[:6], seed=5), draws.mean(axis=1), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(aligner.transform(x[:6], n_samples=1, seed=5), draws.mean(axis=1))
+
+
+def test_old_names_stay_importable():
+    from neurobridge.align import COUPLINGS, PinnedBridges
+    from neurobridge.couplings import METHODS, sampling
+    from neurobridge.couplings.baselines import map_coupling
+    from neurobridge.couplings.reference import map_coupling as moved
+
+    assert COUPLINGS == tuple(METHODS) and PinnedBridges is sampling.PinnedBridges and map_coupling is moved

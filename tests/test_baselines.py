@@ -74,8 +74,14 @@ def test_labelled_indices_accepts_masks_and_indices_and_names_the_argument():
         labelled_indices([0, 12], 10)
     with pytest.raises(ValueError, match="labelled"):
         labelled_indices(mask[:5], 10)
+    unfitted = RegressionMap("cca")
+    assert unfitted.get_params()["kind"] == "cca"
     with pytest.raises(ValueError, match="kind"):
-        RegressionMap("cca")
+        unfitted.fit(np.zeros((5, 2)), np.zeros((5, 2)))
+    with pytest.raises(TypeError, match="alpha"):
+        RegressionMap(alpha="1").fit(np.ones((5, 2)), np.ones((5, 2)))
+    with pytest.raises(TypeError, match="n_components"):
+        RegressionMap("pls", n_components=True).fit(np.ones((5, 2)), np.ones((5, 2)))
     with pytest.raises(ValueError, match="x_bridges.*y_bridges"):
         RegressionMap().fit(np.zeros((5, 2)), np.zeros((4, 2)))
 

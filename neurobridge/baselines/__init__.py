@@ -9,7 +9,7 @@ Every ``fit`` takes the labelled row indices (or the bridge pairs), so one split
 """
 from __future__ import annotations
 
-from neurobridge._lazy import lazy_names
+from neurobridge._lazy import lazy_package
 
 _NAMES = {
     "RegressionMap": "regression",
@@ -19,4 +19,4 @@ _NAMES = {
     "labelled_indices": "_inputs",
 }
 
-__getattr__, __all__ = lazy_names("neurobridge.baselines", _NAMES)
+__getattr__, __dir__, __all__ = lazy_package("neurobridge.baselines", _NAMES, module_globals=globals())

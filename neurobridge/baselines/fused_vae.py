@@ -31,8 +31,8 @@ from torch import nn
 from neurobridge._device import resolve_device
 from neurobridge.baselines._inputs import full_labels, labelled_indices
 from neurobridge.evaluate.readout import ReadoutResult
-from neurobridge.models._data import as_images, as_labels, pixel_max
-from neurobridge.models._training import batch_indices, seeded
+from neurobridge._validation import check_images, check_labels, pixel_max
+from neurobridge._training import batch_indices, seeded
 from neurobridge.models.vae import image_decoder, image_encoder, kl_divergence
 
 __all__ = ["FusedVAE", "product_of_experts"]
@@ -126,7 +126,7 @@ class FusedVAE:
 
     def fit(self, images, labels=None, labelled=None) -> "FusedVAE":
         """Train on ``images`` whose rows ``labelled`` (indices or mask) have known ``labels`` (one per image; others ignored)."""
-        array = as_images(images, name="images")
+        array = check_images(images, "images")
         labels = full_labels(images, labels, len(array), self.label)
         self.labelled_ = labelled_indices(labelled, len(array))
         known = labels[self.labelled_]
@@ -201,7 +201,7 @@ class FusedVAE:
         return np.concatenate(out)
 
     def _codes(self, labels):
-        labels = as_labels(labels)
+        labels = check_labels(labels)
         codes = pd.Index(self.classes_).get_indexer(labels)
         if (codes < 0).any():
             raise ValueError(f"labels contain {pd.unique(labels[codes < 0])[:5].tolist()} not seen among the labelled rows {self.classes_.tolist()}")
@@ -210,7 +210,7 @@ class FusedVAE:
     def encode_images(self, images) -> np.ndarray:
         """Shared-latent posterior means given the images alone, ``(n, latent_dim)``."""
         self._check_fitted()
-        array = as_images(images, image_shape=self.image_shape_) / self.pixel_max_
+        array = check_images(images, image_shape=self.image_shape_) / self.pixel_max_
         return self._run(lambda x: self.net_.posterior(images=x)[0], array)
 
     def encode_labels(self, labels) -> np.ndarray:
@@ -233,7 +233,7 @@ class FusedVAE:
 
     def score(self, images, labels=None) -> ReadoutResult:
         """Recognition :class:`ReadoutResult` on ``images`` against ``labels`` (or the pixel assembly's label coord)."""
-        n = len(as_images(images, image_shape=getattr(self, "image_shape_", None)))
+        n = len(check_images(images, image_shape=getattr(self, "image_shape_", None)))
         labels = full_labels(images, labels, n, self.label)
         classes = list(self.classes_) + [c for c in pd.unique(labels) if c not in set(self.classes_.tolist())]
         return ReadoutResult.from_predictions(labels, self.predict(images), classes=np.asarray(classes))

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from sklearn.base import BaseEstimator
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from neurobridge._params import check_integer, check_number
+from neurobridge._procrustes import pad, rotation, scaling_stats
 
 __all__ = ["RegressionMap"]
 
@@ -37,25 +41,30 @@ def _matrix(data, name) -> np.ndarray:
     return values
 
 
-class RegressionMap:
-    """Map from source to target space fitted on bridge pairs; ``kind`` is ``"ridge"``, ``"pls"`` or ``"procrustes"``."""
+class RegressionMap(BaseEstimator):
+    """Map from source to target space fitted on bridge pairs; ``kind`` is ``"ridge"``, ``"pls"`` or ``"procrustes"``.
+
+    A scikit-learn estimator: the parameters are the ``__init__`` keywords (``get_params``/``set_params``), checked
+    in :meth:`fit`.
+    """
 
     def __init__(self, kind: str = "ridge", *, alpha: float = 1.0, n_components: int = 10, scaling: str | None = "isotropic"):
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
-        if scaling not in ("isotropic", "feature", None):
-            raise ValueError(f"scaling must be 'isotropic', 'feature' or None; got {scaling!r}")
-        if alpha < 0:
-            raise ValueError(f"alpha must be >= 0; got {alpha}")
-        if n_components < 1:
-            raise ValueError(f"n_components must be >= 1; got {n_components}")
         self.kind = kind
         self.alpha = alpha
         self.n_components = n_components
         self.scaling = scaling
 
+    def _check_params(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}")
+        if self.scaling not in ("isotropic", "feature", None):
+            raise ValueError(f"scaling must be 'isotropic', 'feature' or None; got {self.scaling!r}")
+        check_number(self.alpha, "alpha", low=0.0, strict=False)
+        check_integer(self.n_components, "n_components")
+
     def fit(self, x_bridges, y_bridges) -> "RegressionMap":
         """Fit on ``K`` bridge pairs: ``x_bridges (K, d_x)`` source exemplars, ``y_bridges (K, d_y)`` their partners."""
+        self._check_params()
         x, y = _matrix(x_bridges, "x_bridges"), _matrix(y_bridges, "y_bridges")
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x_bridges has {x.shape[0]} rows and y_bridges {y.shape[0]}; row k of each must be bridge k")
@@ -72,26 +81,14 @@ class RegressionMap:
             self._fit_procrustes(x, y)
         return self
 
-    def _scale(self, a: np.ndarray):
-        mean = a.mean(axis=0)
-        centred = a - mean
-        if self.scaling == "isotropic":
-            scale = np.sqrt((centred**2).sum(axis=1).mean())
-        elif self.scaling == "feature":
-            scale = centred.std(axis=0)
-        else:
-            scale = np.ones(a.shape[1])
-        scale = np.where(np.asarray(scale) > 0, scale, 1.0)
-        return mean, scale
-
     def _fit_procrustes(self, x, y):
-        self.x_mean_, self.x_scale_ = self._scale(x)
-        self.y_mean_, self.y_scale_ = self._scale(y)
+        scaling = self.scaling
+        self.x_mean_, self.x_scale_ = scaling_stats(x, scaling)
+        self.y_mean_, self.y_scale_ = scaling_stats(y, scaling)
         d = max(x.shape[1], y.shape[1])
-        xs = _pad((x - self.x_mean_) / self.x_scale_, d)
-        ys = _pad((y - self.y_mean_) / self.y_scale_, d)
-        u, _, vt = np.linalg.svd(xs.T @ ys)
-        self.rotation_ = u @ vt
+        xs = pad((x - self.x_mean_) / self.x_scale_, d)
+        ys = pad((y - self.y_mean_) / self.y_scale_, d)
+        self.rotation_ = rotation(xs, ys)
 
     def transform(self, x):
         """Predicted target points ``(n, d_y)``; for an assembly in, an assembly with its presentation coords."""
@@ -102,7 +99,7 @@ class RegressionMap:
             raise ValueError(f"x has {values.shape[1]} features; the map was fitted on {self.n_features_in_} (the source space)")
         if self.kind == "procrustes":
             d = self.rotation_.shape[0]
-            out = (_pad((values - self.x_mean_) / self.x_scale_, d) @ self.rotation_)[:, : self.n_features_out_]
+            out = (pad((values - self.x_mean_) / self.x_scale_, d) @ self.rotation_)[:, : self.n_features_out_]
             out = out * self.y_scale_ + self.y_mean_
         else:
             out = np.asarray(self.model_.predict(values)).reshape(len(values), -1)
@@ -124,6 +121,3 @@ class RegressionMap:
         :class:`~neurobridge.evaluate.readout.LinearProbe`); labels come from ``x``'s label coord or ``labels``."""
         return probe.score(self.transform(x), labels)
 
-
-def _pad(a: np.ndarray, d: int) -> np.ndarray:
-    return a if a.shape[1] == d else np.hstack([a, np.zeros((a.shape[0], d - a.shape[1]))])

@@ -51,10 +51,10 @@ class SupervisedClassifier:
             values, _ = features_and_labels(_flat(x), None, label=None, name="x", need_labels=False)
             self.model_ = LinearProbe(C=self.C, label=self.label).fit(values[self.labelled_], labels[self.labelled_])
         else:
-            from neurobridge.models._data import as_images
+            from neurobridge._validation import check_images
             from neurobridge.models.classifier import train_classifier
 
-            images = as_images(x, name="x")
+            images = check_images(x, "x")
             self.model_ = train_classifier(images[self.labelled_], labels[self.labelled_], self.config, seed=self.seed,
                                            device=self.device, progress=self.progress)
         self.classes_ = np.asarray(self.model_.classes_)

@@ -1,17 +1,34 @@
-"""Couplings between a source and a target pool: bridge cost, OT solvers, pair samplers, Setting 2, baselines.
+"""Couplings between a source and a target pool: coupling methods, bridge cost, OT solvers, pair samplers.
 
-Every coupling is a :class:`Coupling`; every coupling mode offers a pair sampler with
-``sample(batch_size, rng) -> (source_index, target_index)`` for the flow trainer.
+A coupling method (``METHODS[name]``, e.g. :class:`BridgeOT`) holds its parameters and has
+``fit(x, y, bridges) -> Coupling``; every :class:`Coupling` offers ``pair_sampler()`` with
+``sample(batch_size, rng) -> (source_index, target_index)`` for the flow trainer. Layout: ``methods/`` (one module per
+method), ``cost`` and ``solvers`` (numerical kernels), ``sampling`` and ``exemplar`` (pair samplers), ``reference``
+(the reference couplings), ``result`` and ``errors`` (leaf types).
 """
-from .baselines import fused_gromov_wasserstein, gromov_wasserstein, map_coupling, relative_coupling, supervised_only
+from .reference import fused_gromov_wasserstein, gromov_wasserstein, map_coupling, relative_coupling, supervised_only
 from .cost import BridgeCost, bridge_cost, class_min, distances, exemplar_cost, min_plus, soft_min_plus
 from .diagnostics import marginal_error, match_accuracy, plan_match_accuracy, row_entropy
 from .exemplar import ExemplarSampler, exemplar_coupling, nearest_exemplars
-from .result import ConvergenceError, Coupling, CouplingError
+from .errors import ConvergenceError, CouplingError
+from .methods import (
+    METHODS,
+    BridgeOT,
+    CouplingMethod,
+    Exemplar,
+    FusedGromovWasserstein,
+    GromovWasserstein,
+    MapCoupling,
+    MinibatchBridgeOT,
+    RelativeCoupling,
+    Supervised,
+)
+from .result import Coupling
+from .minibatch import MinibatchBridgeSampler
 from .sampling import (
     BridgeSampler,
-    MinibatchBridgeSampler,
     PairSampler,
+    PinnedBridges,
     PlanSampler,
     hard_assignment,
     pairs_for_epoch,
@@ -19,12 +36,16 @@ from .sampling import (
 )
 from .solvers import exact, marginal_residuals, pot_sinkhorn, sinkhorn, solve
 
+# User API. The numerical kernels (min_plus, soft_min_plus, class_min, distances, exemplar_cost,
+# marginal_residuals, pot_sinkhorn, nearest_exemplars) and the raw samplers stay importable from here for old code,
+# but live in their modules (cost, solvers, exemplar, sampling) and are not part of the package face.
 __all__ = [
+    "METHODS", "CouplingMethod",
+    "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised", "GromovWasserstein", "FusedGromovWasserstein",
+    "MapCoupling", "RelativeCoupling",
     "Coupling", "CouplingError", "ConvergenceError",
-    "BridgeCost", "bridge_cost", "min_plus", "soft_min_plus", "class_min", "distances", "exemplar_cost",
-    "solve", "sinkhorn", "exact", "pot_sinkhorn", "marginal_residuals",
-    "PairSampler", "PlanSampler", "BridgeSampler", "MinibatchBridgeSampler", "sample_pairs", "hard_assignment", "pairs_for_epoch",
-    "ExemplarSampler", "exemplar_coupling", "nearest_exemplars",
-    "supervised_only", "gromov_wasserstein", "fused_gromov_wasserstein", "map_coupling", "relative_coupling",
+    "BridgeCost", "bridge_cost", "solve", "sinkhorn", "exact",
+    "PlanSampler", "PinnedBridges", "ExemplarSampler", "sample_pairs", "hard_assignment", "pairs_for_epoch",
+    "exemplar_coupling", "supervised_only", "gromov_wasserstein", "fused_gromov_wasserstein", "map_coupling", "relative_coupling",
     "match_accuracy", "plan_match_accuracy", "row_entropy", "marginal_error",
 ]

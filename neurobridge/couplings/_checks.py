@@ -6,9 +6,11 @@ import math
 import numpy as np
 import torch
 
-from .result import CouplingError
+from .._params import check_choice, check_integer, check_number, check_seed
+from .errors import CouplingError
 
-__all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail"]
+__all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail", "check_number",
+           "check_integer", "check_seed", "check_choice", "check_unbalanced", "check_pool", "warn_if_uniform"]
 
 
 def as_tensor(value, name: str, *, dtype=None, device=None) -> torch.Tensor:
@@ -102,3 +104,56 @@ def check_on_fail(on_fail: str) -> str:
     if on_fail not in ("raise", "warn"):
         raise CouplingError(f"on_fail must be 'raise' or 'warn'; got {on_fail!r}")
     return on_fail
+
+
+def check_unbalanced(unbalanced, name: str = "unbalanced"):
+    """``None`` (balanced), one relaxation strength, or a pair ``(tau_a, tau_b)``; each > 0, ``inf`` allowed."""
+    if unbalanced is None:
+        return None
+    pair = (unbalanced, unbalanced) if not isinstance(unbalanced, (tuple, list)) else tuple(unbalanced)
+    if len(pair) != 2:
+        raise CouplingError(f"{name} must be None, a number or a pair (tau_a, tau_b); got {unbalanced!r}")
+    for side, tau in zip(("tau_a", "tau_b"), pair):
+        check_number(tau, f"{name} ({side})", low=0.0, allow_inf=True)
+    return unbalanced
+
+
+def check_pool(points, name: str, metric: str) -> None:
+    """Refuse a degenerate pool: every point equal (no geometry to couple), or zero vectors under the cosine metric
+    (their cosine distance is undefined)."""
+    values = points.detach() if isinstance(points, torch.Tensor) else torch.as_tensor(np.asarray(points))
+    if values.ndim != 2 or values.shape[0] == 0:
+        return
+    if values.shape[0] > 1 and bool((values == values[:1]).all()):
+        raise CouplingError(f"{name}: all {values.shape[0]} points are identical, so no coupling can tell them apart; "
+                            "check that the features were extracted correctly")
+    if metric == "cosine":
+        zero = ~(values != 0).any(dim=1)
+        if bool(zero.any()):
+            raise CouplingError(f"{name} has {int(zero.sum())} all-zero rows (first at position {int(torch.nonzero(zero)[0])}); "
+                                "their cosine distance is undefined: drop them or use metric='euclidean'")
+
+
+def warn_if_uniform(coupling, name: str = "epsilon", rtol: float = 1e-2) -> None:
+    """Warn when a dense plan is within ``rtol`` (relative, entrywise) of the independent coupling ``a b^T`` (scaled
+    to the plan's mass): the entropic term swamped the cost, so the plan pairs every source point with every target
+    alike. Streams over row blocks of about a million entries, so it costs no extra ``n x m`` memory."""
+    import warnings
+
+    if coupling.plan is None or coupling.a is None or coupling.b is None:
+        return
+    plan = torch.as_tensor(coupling.plan)
+    a = torch.as_tensor(coupling.a, device=plan.device, dtype=torch.float64)
+    b = torch.as_tensor(coupling.b, device=plan.device, dtype=torch.float64)
+    n, m = plan.shape
+    mass = float(plan.sum(dtype=torch.float64))
+    if not mass > 0 or n * m < 2:
+        return
+    scale = mass / float(a.sum() * b.sum())
+    rows = max(1, 1_048_576 // m)
+    for start in range(0, n, rows):
+        independent = torch.outer(a[start : start + rows], b) * scale
+        if float(((plan[start : start + rows].double() - independent).abs() / independent).max()) >= rtol:
+            return
+    warnings.warn(f"{name}={coupling.epsilon!r} is so large that the plan is uniform (every source point coupled "
+                  "alike to every target); lower it, e.g. 1e-2 on the mean-normalised bridge cost", UserWarning, stacklevel=3)

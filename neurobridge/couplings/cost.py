@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ._checks import as_points
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = [
     "METRICS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = ["match_accuracy", "plan_match_accuracy", "row_entropy", "marginal_error"]
 

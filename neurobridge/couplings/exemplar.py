@@ -37,7 +37,8 @@ import torch
 
 from ._checks import as_points
 from .cost import _check_metric, distances, exemplar_arrays
-from .result import Coupling, CouplingError
+from .errors import CouplingError
+from .result import Coupling
 from .sampling import EpochRows, EpochStateMixin, _check_batch
 
 __all__ = ["ExemplarSampler", "exemplar_coupling", "nearest_exemplars"]

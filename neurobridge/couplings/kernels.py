@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import torch
 
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS"]
 

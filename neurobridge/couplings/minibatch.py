@@ -37,7 +37,7 @@ import torch
 
 from ._checks import as_points
 from .cost import class_min, distances, exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
-from .result import CouplingError
+from .errors import CouplingError
 
 __all__ = ["MinibatchBridgeSampler", "SOLVERS", "MODES"]
 

@@ -12,15 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import ConvergenceError, CouplingError
+
 __all__ = ["Coupling", "CouplingError", "ConvergenceError"]
-
-
-class CouplingError(ValueError):
-    """An argument given to a coupling function is invalid; the message names it and says what to do."""
-
-
-class ConvergenceError(RuntimeError):
-    """A solver stopped before the marginal error fell below its tolerance, or produced a NaN."""
 
 
 @dataclass(frozen=True, repr=False)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._epochs import EpochRows
 from ..flows.pairs import PairSampler
-from .result import CouplingError
-from .minibatch import MinibatchBridgeSampler  # noqa: E402,F401  (lives in minibatch.py; kept importable here)
+from .errors import CouplingError
 
 __all__ = [
     "PairSampler",
@@ -30,6 +30,7 @@ __all__ = [
     "sample_pairs",
     "hard_assignment",
     "pairs_for_epoch",
+    "PinnedBridges",
 ]
 
 
@@ -62,34 +63,6 @@ def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> 
     u = rng.random(len(rows)) * total
     j = (cdf < u[:, None]).sum(axis=1)
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
-
-
-class EpochRows:
-    """Rows ``0..n-1`` in successive random permutations, so every row comes once per pass; the position in the
-    current pass is checkpointable (``state_dict``), which keeps a resumed training run bit-identical."""
-
-    def __init__(self, n: int):
-        self.n = int(n)
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
-
-    def take(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        parts, need = [], batch_size
-        while need:
-            if self._pos >= len(self._order):
-                self._order, self._pos = rng.permutation(self.n), 0
-            step = min(need, len(self._order) - self._pos)
-            parts.append(self._order[self._pos : self._pos + step])
-            self._pos += step
-            need -= step
-        return np.concatenate(parts)
-
-    def state_dict(self) -> dict:
-        return {"order": torch.from_numpy(self._order.copy()), "pos": int(self._pos)}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._order = state["order"].numpy().astype(np.int64)
-        self._pos = int(state["pos"])
 
 
 class EpochStateMixin:
@@ -150,8 +123,7 @@ class BridgeSampler:
         if self.source_index.shape != self.target_index.shape or self.source_index.ndim != 1 or self.source_index.size == 0:
             raise CouplingError(f"source_index and target_index must be non-empty 1-D of equal length; got {self.source_index.shape} and {self.target_index.shape}")
         self.replace = replace
-        self._order = np.empty(0, dtype=np.int64)
-        self._pos = 0
+        self._epoch = EpochRows(self.source_index.size)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
@@ -159,15 +131,7 @@ class BridgeSampler:
         if self.replace:
             k = rng.integers(0, K, size=batch_size)
         else:
-            parts, need = [], batch_size
-            while need:
-                if self._pos >= len(self._order):
-                    self._order, self._pos = rng.permutation(K), 0
-                take = min(need, len(self._order) - self._pos)
-                parts.append(self._order[self._pos : self._pos + take])
-                self._pos += take
-                need -= take
-            k = np.concatenate(parts)
+            k = self._epoch.take(batch_size, rng)
         return self.source_index[k], self.target_index[k]
 
 
@@ -221,3 +185,44 @@ def pairs_for_epoch(sampler, n_pairs: int, rng: np.random.Generator, *, batch_si
         tgt.append(t)
         done += len(s)
     return np.concatenate(src)[:n_pairs], np.concatenate(tgt)[:n_pairs]
+
+
+class PinnedBridges:
+    """Wrap a pair sampler so that a sampled source point that is itself a bridge gets its known partner.
+
+    The coupling proposes partners for every point, labelled or not; for the ``K`` bridges the partner is known, so
+    the plan's guess is replaced by the truth (a bridge with several partners gets one of them, uniformly).
+    """
+
+    def __init__(self, sampler, bridges):
+        self.sampler = sampler
+        order = np.argsort(bridges.source_index, kind="stable")
+        self._sources = np.asarray(bridges.source_index)[order]
+        self._targets = np.asarray(bridges.target_index)[order]
+
+    def state_dict(self) -> dict:
+        inner = getattr(self.sampler, "state_dict", None)
+        return inner() if callable(inner) else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if callable(getattr(self.sampler, "load_state_dict", None)):
+            self.sampler.load_state_dict(state)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        src, tgt = self.sampler.sample(batch_size, rng)
+        lo = np.searchsorted(self._sources, src, side="left")
+        hi = np.searchsorted(self._sources, src, side="right")
+        pinned = hi > lo
+        if pinned.any():
+            pick = lo[pinned] + (rng.random(int(pinned.sum())) * (hi[pinned] - lo[pinned])).astype(np.int64)
+            tgt = tgt.copy()
+            tgt[pinned] = self._targets[pick]
+        return src, tgt
+
+
+def __getattr__(name):
+    if name == "MinibatchBridgeSampler":
+        from .minibatch import MinibatchBridgeSampler
+
+        return MinibatchBridgeSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 from ._checks import as_cost, as_weights, check_epsilon, check_on_fail, check_tau
-from .result import ConvergenceError, Coupling, CouplingError
+from .errors import ConvergenceError, CouplingError
+from .result import Coupling
 
 __all__ = ["sinkhorn", "exact", "pot_sinkhorn", "solve", "marginal_residuals"]
 

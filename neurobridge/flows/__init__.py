@@ -20,28 +20,17 @@ from .pairs import FixedPairs, PairSampler, check_pair_indices
 from .trainer import NonFiniteLossError, TrainConfig, Trainer, WarmupCosine
 from .velocity import NETWORKS, AdaLNZeroMLP, ConcatMLP, build_velocity, count_parameters
 
+# User API; the building blocks (FlowMatcher, PathNoise, Trainer, WarmupCosine, the velocity networks, Standardizer,
+# the distributed helpers) stay importable from here but are not part of the package face.
 __all__ = [
     "ConditionalFlow",
     "TransportResult",
     "MODEL_FORMAT",
-    "FlowMatcher",
-    "PathNoise",
     "PairSampler",
     "FixedPairs",
-    "check_pair_indices",
-    "Trainer",
     "TrainConfig",
     "NonFiniteLossError",
-    "WarmupCosine",
     "integrate",
     "METHODS",
     "NETWORKS",
-    "AdaLNZeroMLP",
-    "ConcatMLP",
-    "build_velocity",
-    "count_parameters",
-    "Standardizer",
-    "DistributedContext",
-    "current_context",
-    "init_from_env",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 import xarray as xr
+from sklearn.base import BaseEstimator
 from torch import nn
 
 from .._device import resolve_device
@@ -73,7 +74,7 @@ class _FlowModule(nn.Module):
         self.y_scaler = Standardizer(d_y)
 
 
-class ConditionalFlow:
+class ConditionalFlow(BaseEstimator):
     """Conditional flow matching from a source space (d_x) to a target space (d_y), sklearn style.
 
     Parameters: ``network`` ("small", "medium", "large": adaLN-Zero MLPs of about 0.7 M, 3 M, 50 M parameters;
@@ -146,8 +147,9 @@ class ConditionalFlow:
         "log_every", "checkpoint_dir", "checkpoint_every", "progress",
     )
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (JSON-ready)."""
+    def _json_params(self) -> dict[str, Any]:
+        """The constructor parameters, JSON-ready (paths and devices as strings); ``get_params`` (scikit-learn's)
+        returns them unchanged."""
         params = {k: getattr(self, k) for k in self._PARAMS}
         if params["checkpoint_dir"] is not None:
             params["checkpoint_dir"] = str(params["checkpoint_dir"])
@@ -263,7 +265,7 @@ class ConditionalFlow:
         with torch.no_grad():
             x_pool, y_pool = module.x_scaler(xm.values), module.y_scaler(ym.values)
         extra = {
-            "model_params": json.dumps(self.get_params()),
+            "model_params": json.dumps(self._json_params()),
             "x_scaler": module.x_scaler.state_dict(),
             "y_scaler": module.y_scaler.state_dict(),
         }
@@ -395,7 +397,7 @@ class ConditionalFlow:
         path.mkdir(parents=True, exist_ok=True)
         config = {
             "format": MODEL_FORMAT,
-            "params": self.get_params(),
+            "params": self._json_params(),
             "d_x": self.d_x_,
             "d_y": self.d_y_,
             "n_parameters": self.n_parameters_,

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import torch
+
+from .._epochs import EpochRows
 
 __all__ = ["PairSampler", "FixedPairs", "check_pair_indices"]
 
@@ -56,29 +57,18 @@ class FixedPairs:
             raise ValueError("FixedPairs: got no pairs; pass at least one (source_index, target_index) pair")
         self.source_index = src
         self.target_index = tgt
-        self._order = np.empty(0, dtype=np.int64)
-        self._cursor = 0
+        self._epoch = EpochRows(len(src))
 
     def __len__(self) -> int:
         return len(self.source_index)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        parts = []
-        need = int(batch_size)
-        while need > 0:
-            if self._cursor >= len(self._order):
-                self._order = rng.permutation(len(self.source_index))
-                self._cursor = 0
-            take = self._order[self._cursor : self._cursor + need]
-            self._cursor += len(take)
-            need -= len(take)
-            parts.append(take)
-        chosen = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        chosen = self._epoch.take(int(batch_size), rng)
         return self.source_index[chosen], self.target_index[chosen]
 
     def state_dict(self) -> dict:
-        return {"order": torch.from_numpy(self._order.copy()), "cursor": int(self._cursor)}
+        state = self._epoch.state_dict()
+        return {"order": state["order"], "cursor": state["pos"]}
 
     def load_state_dict(self, state: dict) -> None:
-        self._order = state["order"].numpy().astype(np.int64)
-        self._cursor = int(state["cursor"])
+        self._epoch.load_state_dict({"order": state["order"], "pos": state["cursor"]})

@@ -7,7 +7,7 @@ Names load on first use, so importing this package does not import torch.
 """
 from __future__ import annotations
 
-from neurobridge._lazy import lazy_names
+from neurobridge._lazy import lazy_package
 
 _NAMES = {
     "ImageVAE": "vae",
@@ -24,4 +24,4 @@ _NAMES = {
     "cache_key": "cache",
 }
 
-__getattr__, __all__ = lazy_names("neurobridge.models", _NAMES)
+__getattr__, __dir__, __all__ = lazy_package("neurobridge.models", _NAMES, module_globals=globals())

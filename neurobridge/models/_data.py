@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurobridge._validation import check_images
+from neurobridge._validation import check_images, pixel_max  # noqa: F401  (pixel_max kept importable here)
 
 
 
@@ -36,12 +36,6 @@ def label_coord(data, label: str, name: str):
     return np.asarray(data.coords[label].values)
 
 
-def pixel_max(images: np.ndarray) -> float:
-    """Scale that maps the pixels into [0, 1]: 1 when they already are, else their maximum (16 for digits, 255 for MNIST)."""
-    top = float(images.max())
-    if images.min() < 0:
-        raise ValueError(f"images have negative pixels (min {images.min():.3g}); the image models expect intensities >= 0")
-    return 1.0 if top <= 1.0 else top
 
 
 def fingerprint(*arrays) -> str:

@@ -7,9 +7,9 @@
 This is ott-jax's problem/solver split and scikit-learn's estimator convention: hyper-parameters are the
 ``__init__`` keywords (stored unchanged under the same names), ``get_params``/``set_params`` read and write them,
 and validation happens in :meth:`fit`. A subclass sets ``name`` (its key in :data:`neurobridge.couplings.METHODS`)
-and implements :meth:`fit`. ``uses_bridges_in_cost`` tells the Aligner whether sampled bridges may be pinned to their
-known partners (every method that proposes partners for all points); ``kind`` is ``"plan"`` (a dense ``n x m``
-plan), ``"sampler"`` (plan-free) or ``"map"``.
+and implements :meth:`fit` (and :meth:`check_params`, which ``fit`` and the Aligner call before any computation).
+``pin_bridges`` tells the Aligner whether sampled bridges may be pinned to their known partners (True for every
+method that proposes partners for all points; False for one that samples the bridges themselves).
 """
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ class CouplingMethod:
                 raise ValueError(f"{type(self).__name__} has no parameter {key!r}; valid parameters: {', '.join(valid)}")
             setattr(self, key, value)
         return self
+
+    def check_params(self) -> None:
+        """Validate the parameters; :meth:`fit` calls it first (and the Aligner before any training).
+        Subclasses raise ``TypeError`` for a wrong type and ``CouplingError`` (a ``ValueError``) for a wrong value,
+        naming the parameter."""
 
     def fit(self, x, y, bridges):
         """Couple ``x`` (n x d_x) and ``y`` (m x d_y) through ``bridges``; return a :class:`Coupling`."""
