@@ -51,20 +51,26 @@ def plot_metrics(table: pd.DataFrame, out: str | os.PathLike, *, metrics: Sequen
 
 
 def plot_image_grid(images: np.ndarray, labels: np.ndarray, path: str | os.PathLike, *, per_class: int = 8, title: str = "") -> Path:
-    """A grid with one row per class and ``per_class`` generated images in each row."""
+    """A grid with one row per class and ``per_class`` generated images in each row (one mosaic image, so drawing
+    costs one ``imshow`` rather than one axes per image)."""
     plt = _pyplot()
+    images = np.asarray(images, dtype=np.float32)
+    labels = np.asarray(labels)
     classes = np.unique(labels)
-    fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * 0.7, len(classes) * 0.7), squeeze=False)
+    h, w = images.shape[1], images.shape[2]
+    pad = max(1, h // 8)
+    mosaic = np.ones((len(classes) * (h + pad) - pad, per_class * (w + pad) - pad), dtype=np.float32)
     for r, c in enumerate(classes):
-        picks = np.flatnonzero(labels == c)[:per_class]
-        for k in range(per_class):
-            ax = axes[r, k]
-            ax.axis("off")
-            if k < len(picks):
-                ax.imshow(images[picks[k]], cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].text(-0.15, 0.5, str(c), transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+        for k, i in enumerate(np.flatnonzero(labels == c)[:per_class]):
+            mosaic[r * (h + pad): r * (h + pad) + h, k * (w + pad): k * (w + pad) + w] = np.clip(images[i], 0, 1)
+    fig, ax = plt.subplots(figsize=(per_class * 0.7, len(classes) * 0.7))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([r * (h + pad) + h / 2 for r in range(len(classes))], [str(c) for c in classes], fontsize=8)
+    ax.set_xticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=8)
+        ax.set_title(title, fontsize=8)
     path = _save(fig, Path(path))
     plt.close(fig)
     return path
