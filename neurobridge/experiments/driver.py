@@ -152,7 +152,10 @@ def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
         run_with_store(experiment, config, store)
     table = store.write()
     mine = table[table["experiment"] == config.experiment]
+    plotting = time.perf_counter()
     plot_metrics(mine, config.out / "plots")
+    store.add_phase("figures", time.perf_counter() - plotting, "plots")
+    store.write_timings()
     failures = store.failures()
     if echo:
         print(format_summary(mine, metrics=spec.headline or None))

@@ -23,29 +23,37 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+def _save(fig, path: Path, *, tight: bool = True) -> Path:
+    options = {"bbox_inches": "tight"} if tight else {}
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png", **options))
 
 
 def plot_metrics(table: pd.DataFrame, out: str | os.PathLike, *, metrics: Sequence[str] | None = None) -> list[Path]:
     """One PNG per (experiment, metric): mean ± sd over seeds against the labelled fraction, one line per method."""
     plt = _pyplot()
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
     paths = []
     for (experiment, metric), part in table.groupby(["experiment", "metric"]):
         if metrics is not None and metric not in metrics:
             continue
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        fig.subplots_adjust(left=0.1, right=0.72, bottom=0.13, top=0.9)
         for method, rows in part.groupby("method"):
             stats = rows.groupby("fraction")["value"].agg(["mean", "std"]).reset_index()
             ax.errorbar(stats["fraction"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=2, label=method)
-        if part["fraction"].nunique() > 1 and part["fraction"].min() > 0:
+        fractions = np.sort(part["fraction"].unique())
+        if len(fractions) > 1 and fractions.min() > 0:
             ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(fractions))
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{f:g}" for f in fractions]))
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("labelled fraction")
         ax.set_ylabel(metric)
         ax.set_title(f"{experiment}: {metric}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-        paths.append(_save(fig, Path(out) / f"{experiment}_{metric}.png"))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        paths.append(_save(fig, Path(out) / f"{experiment}_{metric}.png", tight=False))
         plt.close(fig)
     return paths
 

@@ -272,8 +272,12 @@ class ResultStore:
             atomic_write_text(self.out / "failures.csv", failures.to_csv(index=False))
         elif (self.out / "failures.csv").is_file():
             (self.out / "failures.csv").unlink()
-        atomic_write_text(self.out / "timings.csv", self.timings().to_csv(index=False, na_rep=""))
+        self.write_timings()
         return table
+
+    def write_timings(self) -> None:
+        """Write ``timings.csv``: seconds per unit and phase, and the time outside the units (method ``(setup)``)."""
+        atomic_write_text(self.out / "timings.csv", self.timings().to_csv(index=False, na_rep=""))
 
 
 def _write_table_netcdf(table: pd.DataFrame, path: Path) -> None:

@@ -86,11 +86,11 @@ _CONTEXTS: dict = {}
 
 
 def context_for(experiment: Experiment, config: RunConfig, settings: dict):
-    """The experiment's context for ``settings`` (data and reference models), built once per process, and the
-    seconds it took here (0 when cached)."""
+    """The experiment's context for ``settings`` (data and reference models; the flow settings play no part),
+    built once per process, and the seconds it took here (0 when cached)."""
     from neurobridge.experiments.results import _canonical
 
-    key = _canonical(settings)
+    key = _canonical({k: v for k, v in settings.items() if k != "flow"})
     if key in _CONTEXTS:
         return _CONTEXTS[key], 0.0
     start = time.perf_counter()
