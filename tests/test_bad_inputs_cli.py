@@ -89,6 +89,11 @@ def test_malformed_options(tmp_path, monkeypatch, capsys, pair, needles):
     value_error(run_args(tmp_path, "--methods", "ridge", "--option", pair), monkeypatch, capsys, *needles)
 
 
+def test_device_that_is_no_device(tmp_path, monkeypatch, capsys):
+    value_error(run_args(tmp_path, "--methods", "ridge", "--device", "bogus"), monkeypatch, capsys, "--device 'bogus'", "cpu")
+    assert not (tmp_path / "out").exists()
+
+
 def test_option_given_twice(tmp_path, monkeypatch, capsys):
     value_error(run_args(tmp_path, "--methods", "ridge", "--option", "split_seed=1", "--option", "split_seed=2"),
                 monkeypatch, capsys, "split_seed", "twice")

@@ -266,6 +266,16 @@ def test_method_table_builds_every_kind_and_rejects_unknown_names():
         method_kind("fused-vae")
 
 
+def test_run_experiment_checks_methods_and_options_before_any_unit(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown method 'lasso' for digits; valid methods: .*ridge"):
+        run_experiment(config(tmp_path / "a", methods=("ridge", "lasso")))
+    with pytest.raises(ValueError, match=r"unknown option 'split' for digits"):
+        run_experiment(config(tmp_path / "b", split=1))
+    with pytest.raises(ValueError, match=r"unknown experiment 'cifar'"):
+        run_experiment(RunConfig("cifar", (0.1,), (0,), ("ridge",), tmp_path / "c"))
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
 def test_a_new_coupling_name_becomes_a_flow_method(monkeypatch):
     from neurobridge import align
     from neurobridge.experiments.methods import FlowMethod, build_method

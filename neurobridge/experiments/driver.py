@@ -71,6 +71,16 @@ def _store(experiment, config: RunConfig, *, resume: bool, worker: bool) -> Resu
                        method_settings=lambda name: method_settings(name, flow=settings.get("flow"), models=settings.get("models")))
 
 
+def _check_device(device) -> None:
+    from neurobridge._device import resolve_device
+
+    try:
+        resolve_device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"--device {device!r} is not a device: give auto, cpu, cuda, cuda:1 or mps "
+                         f"({str(err).splitlines()[0][:120]})") from None
+
+
 def run_with_store(experiment, config: RunConfig, store: ResultStore, *, tag: str = "main") -> None:
     """Run the config's units not yet done in ``store`` in this process (the serial driver)."""
     from neurobridge.experiments.units import run_settings, run_units
@@ -136,10 +146,16 @@ def _run_parallel(name: str, config: RunConfig, store: ResultStore, jobs: int) -
 def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
     """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
     return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed."""
+    from neurobridge.experiments.methods import check_methods
     from neurobridge.experiments.plots import plot_metrics
-    from neurobridge.experiments.registry import EXPERIMENTS
+    from neurobridge.experiments.registry import EXPERIMENTS, check_options
 
+    if config.experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {config.experiment!r}; valid experiments: {', '.join(sorted(EXPERIMENTS))}")
     spec = EXPERIMENTS[config.experiment]
+    check_methods(config.methods, spec.valid_methods(), config.experiment)
+    check_options(config.experiment, config.options)
+    _check_device(config.device)
     experiment = experiment_for(config.experiment)
     store = _store(experiment, config, resume=config.resume, worker=False)
     store.check_settings()

@@ -121,8 +121,12 @@ def _vote(method, spaces: Spaces) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pair_sampler(aligner):
+    """The sampler of (source, target) pairs the flow trained on, or None where the coupling gives none."""
     sampler = getattr(aligner, "sampler_", None)
-    return sampler if sampler is not None else aligner.coupling_.pair_sampler()
+    if sampler is not None:
+        return sampler
+    coupling = getattr(aligner, "coupling_", None)
+    return coupling.pair_sampler() if hasattr(coupling, "pair_sampler") else None
 
 
 class ImageLabelExperiment(Experiment):
@@ -178,8 +182,10 @@ class ImageLabelExperiment(Experiment):
         if task == "recognition" and fitted.kind == "flow":
             predicted, transported = _vote(fitted, spaces)
             metrics["recognition_accuracy"] = float(np.mean(predicted == data.test_labels))
-            src, tgt = _pair_sampler(fitted.aligner_).sample(2048, np.random.default_rng(unit.seed))
-            metrics["coupling_match_accuracy"] = float(match_accuracy(src, tgt, data.pool_labels, spaces.target_pool_labels))
+            sampler = _pair_sampler(fitted.aligner_)
+            if sampler is not None:
+                src, tgt = sampler.sample(2048, np.random.default_rng(unit.seed))
+                metrics["coupling_match_accuracy"] = float(match_accuracy(src, tgt, data.pool_labels, spaces.target_pool_labels))
             figures[prefix.format("embedding")] = lambda path: plot_embedding(
                 transported, spaces.test_target, data.test_labels, data.test_labels, path,
                 title=f"{unit.method}, f={unit.fraction:g}: transported test images (x) vs label codes (dots)")
