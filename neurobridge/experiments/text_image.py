@@ -77,6 +77,19 @@ def _prompts(names):
     return prompts.values.astype(np.float32), prompts.coords["label"].values
 
 
+def _fingerprint(path) -> dict | None:
+    """The path and the sha1 of the file's bytes, so that a changed file at the same path changes the units' keys."""
+    import hashlib
+
+    if not path or not Path(path).is_file():
+        return None if not path else {"path": str(path)}
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha1": digest.hexdigest()}
+
+
 @dataclass
 class TextImageContext:
     pool: np.ndarray
@@ -99,7 +112,7 @@ class TextImageExperiment(Experiment):
             image = _image_experiment(config).EXPERIMENT.settings(config)
             source = {k: v for k, v in image.items() if k != "flow"}
         else:
-            source = {"features": str(config.options.get("features")), "classes": str(config.options.get("classes")),
+            source = {"features": _fingerprint(config.options.get("features")), "classes": _fingerprint(config.options.get("classes")),
                       "split_seed": int(config.options.get("split_seed", 0)), "test_fraction": 0.3}
         return {"source": source, "templates": list(TEMPLATES), "flow": {**FLOW, "steps": 300} if config.quick else FLOW,
                 "models": {}, "transform_samples": 8}
