@@ -138,7 +138,7 @@ class ResultStore:
         recorded = self.recorded_settings()
         previous = recorded.get(self.experiment)
         has_units = any(self.units.glob(f"{self.experiment}__*.json"))
-        if previous is not None and _canonical(previous) != _canonical(self.settings):
+        if previous is not None and _canonical(previous) != _canonical(self.settings) and has_units:
             raise SettingsMismatch(
                 f"{self.out} holds {self.experiment} results made with other settings: "
                 f"{'; '.join(_differences(previous, self.settings))}; rerun with --fresh to replace them, or choose another --out")
@@ -146,7 +146,7 @@ class ResultStore:
             raise SettingsMismatch(
                 f"{self.out} holds {self.experiment} results whose settings were not recorded (an older neurobridge); "
                 "rerun with --fresh to replace them, or choose another --out")
-        if previous is None:
+        if previous is None or _canonical(previous) != _canonical(self.settings):
             recorded[self.experiment] = self.settings
             atomic_write_text(self.out / "run.json", json.dumps(recorded, indent=1, sort_keys=True, default=str))
 
