@@ -276,6 +276,19 @@ def test_run_experiment_checks_methods_and_options_before_any_unit(tmp_path):
     assert not any((tmp_path / name).exists() for name in "abc")
 
 
+def test_run_one_runs_a_unit_for_any_driver(tmp_path):
+    from neurobridge.experiments.driver import open_run, run_one
+
+    cfg = config(tmp_path, methods=("e2e-logreg",), fractions=(0.05,), seeds=(0,))
+    open_run(cfg)
+    assert run_one("digits", cfg, "e2e-logreg", 0.05, 0) is True
+    assert run_one("digits", cfg, "e2e-logreg", 0.05, 0) is False
+    unit = tmp_path / "units" / "digits__e2e-logreg__0.05__0.json"
+    stamp = unit.stat().st_mtime_ns
+    table = run_experiment(cfg)
+    assert unit.stat().st_mtime_ns == stamp and set(table.method) == {"e2e-logreg"}
+
+
 def test_a_new_coupling_name_becomes_a_flow_method(monkeypatch):
     from neurobridge import align
     from neurobridge.experiments.methods import FlowMethod, build_method

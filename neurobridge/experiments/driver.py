@@ -4,7 +4,8 @@
 one line naming what differs), runs the units not yet done, and writes results.csv/.nc, failures.csv,
 timings.csv, the metric plots and the summary. The unit itself (:func:`neurobridge.experiments.units.run_unit`)
 does not know which driver runs it: a process pool takes units by exclusive claim files, and another backend (e.g.
-Dask distributed) can submit :func:`run_one` per unit, which needs only the experiment name, the config and the unit.
+Dask distributed) can call :func:`open_run` once and then submit :func:`run_one` per unit, which needs only the
+experiment name, the config and the unit.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pandas as pd
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.results import ResultStore, format_failures, format_summary, format_timings
 
-__all__ = ["run_experiment", "run_one", "run_with_store", "experiment_for", "UnitsFailed"]
+__all__ = ["run_experiment", "open_run", "run_one", "run_with_store", "experiment_for", "UnitsFailed"]
 
 
 class UnitsFailed(RuntimeError):
@@ -143,11 +144,10 @@ def _run_parallel(name: str, config: RunConfig, store: ResultStore, jobs: int) -
                            "finished units are kept: run the same command again to resume")
 
 
-def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
-    """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
-    return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed."""
+def open_run(config: RunConfig) -> ResultStore:
+    """Check the config (experiment, methods, options, device) and the output folder's recorded settings, and
+    return the run's store: what every driver does once, in the parent, before units run anywhere."""
     from neurobridge.experiments.methods import check_methods
-    from neurobridge.experiments.plots import plot_metrics
     from neurobridge.experiments.registry import EXPERIMENTS, check_options
 
     if config.experiment not in EXPERIMENTS:
@@ -156,10 +156,21 @@ def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
     check_methods(config.methods, spec.valid_methods(), config.experiment)
     check_options(config.experiment, config.options)
     _check_device(config.device)
-    experiment = experiment_for(config.experiment)
-    store = _store(experiment, config, resume=config.resume, worker=False)
+    store = _store(experiment_for(config.experiment), config, resume=config.resume, worker=False)
     store.check_settings()
     store.clear_phases()
+    return store
+
+
+def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
+    """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
+    return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed."""
+    from neurobridge.experiments.plots import plot_metrics
+    from neurobridge.experiments.registry import EXPERIMENTS
+
+    store = open_run(config)
+    spec = EXPERIMENTS[config.experiment]
+    experiment = experiment_for(config.experiment)
     start = time.perf_counter()
     jobs = _jobs(config)
     if jobs > 1:
