@@ -32,6 +32,10 @@ def test_digits_quick_runs_every_method_and_resumes(tmp_path):
     mine = check_table(table, "digits", config.methods)
     acc = mine[mine.metric == "recognition_accuracy"]
     assert (acc.value > 0.3).all(), acc
+    by_fraction = acc.pivot_table(index="method", columns="fraction", values="value")
+    flows = by_fraction.loc[["bridge-ot", "exemplar", "supervised-flow"]].min()
+    maps = by_fraction.loc[["ridge"]].max()
+    assert (flows > maps + 0.2).all(), by_fraction
     assert set(mine[mine.metric == "generation_accuracy"].method) >= {"bridge-ot", "e2e-fused-vae"}
     assert (tmp_path / "results.csv").is_file() and (tmp_path / "results.nc").is_file()
     assert (tmp_path / "plots" / "digits_recognition_accuracy.png").is_file()
@@ -50,16 +54,35 @@ def test_mnist_quick(tmp_path, shared_data):
     assert acc["e2e-logreg"] > 0.6 and acc["bridge-ot"] > 0.3
 
 
-def test_majaj_on_the_slice_via_cli(tmp_path, shared_data):
+@pytest.fixture(scope="module")
+def majaj_quick(tmp_path_factory, shared_data):
+    """``neurobridge run majaj --quick`` on the real slice, once for the tests below: (table, stdout)."""
     shared_data("majajhong2015_slice25.nc")
-    out = subprocess.run([sys.executable, "-m", "neurobridge.cli", "run", "majaj", "--quick", "--out", str(tmp_path), "--no-progress", "--jobs", "1"],
+    out_dir = tmp_path_factory.mktemp("majaj")
+    out = subprocess.run([sys.executable, "-m", "neurobridge.cli", "run", "majaj", "--quick", "--out", str(out_dir), "--no-progress", "--jobs", "1"],
                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
-    table = pd.read_csv(tmp_path / "results.csv")
+    return pd.read_csv(out_dir / "results.csv"), out.stdout
+
+
+def test_majaj_on_the_slice_via_cli(majaj_quick):
+    table, stdout = majaj_quick
     mine = check_table(table, "majaj", EXPERIMENTS["majaj"].quick_defaults["methods"])
     ceiling = mine[(mine.metric == "ceiling")].value.iloc[0]
     assert 0.3 < ceiling <= 1.0
-    assert "category_accuracy" in out.stdout
+    assert "category_accuracy" in stdout
+    n_categories = 8
+    category = mine[mine.metric == "category_accuracy"].set_index("method").value
+    assert (category > 1.5 / n_categories).all(), category
+
+
+@pytest.mark.xfail(strict=True, reason="measured: on the 25-image slice with the random-CNN target, single-trial image "
+                   "identification of unseen stimuli is at chance for every method (bridge-ot 0.019, ridge 0.012, chance 0.04)")
+def test_majaj_identification_above_chance(majaj_quick):
+    table, _ = majaj_quick
+    n_stimuli = 25
+    top1 = table[(table.experiment == "majaj") & (table.metric == "image_top1")].set_index("method").value
+    assert top1["bridge-ot"] > 2 / n_stimuli, top1
 
 
 def test_text_image_quick(tmp_path):
@@ -100,13 +123,14 @@ def test_sweep_and_report_from_a_config(tmp_path, capsys):
     assert "| e2e-logreg |" in out and "± " in out
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"runs": [{"experiment": "nope"}]}))
-    with pytest.raises(SystemExit, match="must be one of"):
-        main(["sweep", str(bad)])
+    assert main(["sweep", str(bad)]) == 2
+    assert "runs[0].experiment must be one of" in capsys.readouterr().err
 
 
 def test_cli_user_errors_are_one_line(tmp_path, capsys):
     from neurobridge.cli import main
 
-    assert main(["run", "digits", "--fractions", "0,1.5", "--out", str(tmp_path)]) == 2
+    assert main(["run", "digits", "--option", "split_seed=x", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: fractions must lie in (0, 1]") and "Traceback" not in err
+    assert err.startswith("error: option split_seed must be a non-negative integer") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

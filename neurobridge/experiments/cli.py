@@ -1,7 +1,9 @@
 """``neurobridge run`` and ``neurobridge sweep``."""
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
 from neurobridge.experiments.config import RunConfig
@@ -9,24 +11,65 @@ from neurobridge.experiments.config import RunConfig
 __all__ = ["add_experiment_commands", "run_experiment_from_args"]
 
 
+def _split(text: str, what: str) -> list[str]:
+    values = text.replace(",", " ").split()
+    if not values:
+        raise argparse.ArgumentTypeError(f"is empty; give {what}")
+    return values
+
+
 def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.replace(",", " ").split())
+    out = []
+    for v in _split(text, "labelled fractions in (0, 1], e.g. 0.01,0.05"):
+        try:
+            f = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{v!r} is not a number; give labelled fractions in (0, 1], e.g. 0.01,0.05") from None
+        if not 0 < f <= 1:
+            raise argparse.ArgumentTypeError(f"{v} is outside (0, 1]; give labelled fractions in (0, 1], e.g. 0.01,0.05")
+        out.append(f)
+    return tuple(out)
 
 
 def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.replace(",", " ").split())
+    out = []
+    for v in _split(text, "non-negative integer seeds, e.g. 0,1,2"):
+        try:
+            n = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{v!r} is not an integer; give non-negative integer seeds, e.g. 0,1,2") from None
+        if n < 0:
+            raise argparse.ArgumentTypeError(f"{v} is negative; give non-negative integer seeds, e.g. 0,1,2")
+        out.append(n)
+    return tuple(out)
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(v for v in text.replace(",", " ").split())
+    return tuple(_split(text, "method names, e.g. bridge-ot,ridge"))
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give 0 (one per CPU core) or a positive count") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 (one per CPU core) or a positive count")
+    return n
 
 
 def _options(pairs) -> dict:
+    """``KEY=VALUE`` pairs; a value is read as JSON (numbers, true/false) and otherwise kept as a string."""
     options = {}
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--option expects KEY=VALUE; got {pair!r}")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--option expects KEY=VALUE (e.g. --option split_seed=1); got {pair!r}")
+        if not value.strip():
+            raise ValueError(f"--option {key} has no value; write --option {key}=VALUE")
+        if key in options:
+            raise ValueError(f"--option {key} is given twice")
         try:
             options[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -45,7 +88,7 @@ def add_experiment_commands(sub) -> None:
     run.add_argument("--quick", action="store_true", help="small settings for CI and smoke tests")
     run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<experiment>)")
     run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
-    run.add_argument("--jobs", type=int, default=0, help="worker processes (default 0 = one per CPU core, up to 4, on a CPU; 1 on a GPU)")
+    run.add_argument("--jobs", type=_count, default=0, help="worker processes (default 0 = one per CPU core, up to 4, on a CPU; 1 on a GPU)")
     run.add_argument("--fresh", action="store_true", help="ignore finished units from an earlier run in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--option", action="append", metavar="KEY=VALUE", help="experiment-specific option (repeatable)")
@@ -61,71 +104,128 @@ def add_experiment_commands(sub) -> None:
 
 
 def run_experiment_from_args(args) -> int:
+    from neurobridge.experiments.driver import UnitsFailed
     from neurobridge.experiments.registry import run_experiment
 
+    options = _options(args.option)
+    if "jobs" in options:
+        raise ValueError("give the number of worker processes as --jobs N, not --option jobs=N")
     config = _make_config(args.experiment, args.fractions, args.seeds, args.methods, args.quick, args.out, args.device,
-                          not args.no_progress, not args.fresh, {"jobs": args.jobs, **_options(args.option)})
-    run_experiment(config, echo=True)
+                          not args.no_progress, not args.fresh, {"jobs": args.jobs, **options})
+    try:
+        run_experiment(config, echo=True)
+    except UnitsFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _make_config(name, fractions, seeds, methods, quick, out, device, progress, resume, options) -> RunConfig:
-    from neurobridge.experiments.registry import EXPERIMENTS
+    from neurobridge.experiments.methods import check_methods
+    from neurobridge.experiments.registry import EXPERIMENTS, check_options
 
     spec = EXPERIMENTS[name]
     defaults = spec.quick_defaults if quick else spec.defaults
-    methods = tuple(methods or defaults["methods"])
-    unknown = sorted(set(methods) - set(spec.methods))
-    if unknown:
-        raise SystemExit(f"unknown methods {unknown} for {name}; choose from {sorted(spec.methods)}")
+    methods = check_methods(defaults["methods"] if methods is None else methods, spec.valid_methods(), name)
     return RunConfig(
         experiment=name,
-        fractions=tuple(fractions or defaults["fractions"]),
-        seeds=tuple(seeds or defaults["seeds"]),
+        fractions=tuple(defaults["fractions"]) if fractions is None else fractions,
+        seeds=tuple(defaults["seeds"]) if seeds is None else seeds,
         methods=methods,
-        out=out or Path("results") / name,
+        out=Path("results") / name if out is None else Path(out),
         quick=quick,
         device=device,
         progress=progress,
         resume=resume,
-        options=options,
+        options=check_options(name, options),
     )
+
+
+_SWEEP_KEYS = {"experiment": str, "fractions": list, "seeds": list, "methods": list, "quick": bool, "device": str,
+               "progress": bool, "options": dict}
 
 
 def _sweep(args) -> int:
     """Config: ``{"out": "results/sweep", "runs": [{"experiment": "digits", "fractions": [...], "seeds": [...],
-    "methods": [...], "quick": false, "options": {...}}, ...]}``."""
+    "methods": [...], "quick": false, "options": {...}}, ...]}``. Every run is checked before the first starts."""
+    from neurobridge.experiments.driver import UnitsFailed
     from neurobridge.experiments.registry import EXPERIMENTS, run_experiment
 
+    path = Path(args.config)
     try:
-        spec = json.loads(Path(args.config).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise SystemExit(f"sweep: cannot read {args.config}: {err}")
+        spec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"sweep: cannot read {path}: {err}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"sweep: {path} must hold a JSON object with a list 'runs'; got {type(spec).__name__}")
     runs = spec.get("runs")
     if not isinstance(runs, list) or not runs:
-        raise SystemExit(f"sweep: {args.config} needs a non-empty list 'runs'")
-    out = Path(args.out or spec.get("out", "results/sweep"))
+        raise ValueError(f"sweep: {path} needs a non-empty list 'runs'; got {runs!r}")
+    out = args.out or spec.get("out", "results/sweep")
+    if not isinstance(out, (str, Path)) or not str(out):
+        raise ValueError(f"sweep: {path}: 'out' must be a folder name; got {out!r}")
+    configs = []
     for i, run in enumerate(runs):
+        where = f"sweep: {path} runs[{i}]"
+        if not isinstance(run, dict):
+            raise ValueError(f"{where} must be an object; got {run!r}")
+        unknown = sorted(set(run) - set(_SWEEP_KEYS))
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown}; valid keys: {', '.join(_SWEEP_KEYS)}")
+        for key, kind in _SWEEP_KEYS.items():
+            if key in run and not isinstance(run[key], kind):
+                raise ValueError(f"{where}.{key} must be a {kind.__name__}; got {run[key]!r}")
         name = run.get("experiment")
         if name not in EXPERIMENTS:
-            raise SystemExit(f"sweep: runs[{i}].experiment must be one of {sorted(EXPERIMENTS)}; got {name!r}")
-        config = _make_config(name, run.get("fractions"), run.get("seeds"), run.get("methods"), bool(run.get("quick", False)),
-                              out, run.get("device", "auto"), bool(run.get("progress", True)), True, dict(run.get("options", {})))
-        run_experiment(config, echo=True)
+            raise ValueError(f"{where}.experiment must be one of {sorted(EXPERIMENTS)}; got {name!r}")
+        try:
+            configs.append(_make_config(name, run.get("fractions"), run.get("seeds"), run.get("methods"), run.get("quick", False),
+                                        out, run.get("device", "auto"), run.get("progress", True), True, dict(run.get("options", {}))))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+    failed = []
+    for config in configs:
+        try:
+            run_experiment(config, echo=True)
+        except UnitsFailed as err:
+            failed.append(str(err))
+    if failed:
+        print("error: " + "\n".join(failed), file=sys.stderr)
+        return 1
     return 0
 
 
 def _report(args) -> int:
     import pandas as pd
 
+    from neurobridge.experiments.results import COLUMNS
     from neurobridge.experiments.targets import format_targets, markdown_table
 
     path = args.results / "results.csv" if args.results.is_dir() else args.results
     if not path.is_file():
-        raise SystemExit(f"report: no results.csv at {path}")
-    table = pd.read_csv(path)
+        raise ValueError(f"report: no results.csv at {path}")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"report: {path} is not a readable CSV table ({type(err).__name__}: {str(err).strip()})") from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"report: {path} is not a neurobridge results table: missing columns {missing} "
+                         f"(expected {', '.join(COLUMNS)})")
+    for column in ("fraction", "seed", "value"):
+        numeric = pd.to_numeric(table[column], errors="coerce")
+        bad = table[column][numeric.isna() & table[column].notna() & (table[column].astype(str).str.lower() != "nan")]
+        if len(bad):
+            raise ValueError(f"report: {path} column {column!r} must hold numbers; row {bad.index[0] + 2} has {bad.iloc[0]!r}")
+        table[column] = numeric
+    metrics = args.metrics
     for experiment, part in table.groupby("experiment"):
-        for metric in args.metrics or sorted(part["metric"].unique()):
+        if metrics:
+            unknown = sorted(set(metrics) - set(part["metric"]))
+            if unknown:
+                raise ValueError(f"report: --metrics {', '.join(unknown)} not in {path} for {experiment}; "
+                                 f"it has {', '.join(sorted(part['metric'].unique()))}")
+        for metric in metrics or sorted(part["metric"].unique()):
             print(f"### {experiment}: {metric} (mean ± sd over seeds)\n\n{markdown_table(part, metric)}\n")
         print(f"### {experiment}: targets\n\n{format_targets(part)}\n")
     return 0

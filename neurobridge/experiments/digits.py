@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.image_label import ImageLabelData, runner_for
+from neurobridge.experiments.image_label import ImageLabelData, ImageLabelExperiment
 
-__all__ = ["run", "load_data", "FLOW", "FLOW_QUICK"]
+__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup", "run", "prepare"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 600, "batch_size": 256, "lr": 2e-3}
 FLOW_QUICK = {**FLOW, "steps": 300}
+IMAGE_MODEL = "image_vae"
+"""The frozen image model (a :func:`neurobridge.models.get_or_train` kind); its settings are in :func:`models`."""
 
 
 def load_data(split_seed: int = 0, test_fraction: float = 0.3) -> ImageLabelData:
@@ -31,9 +33,32 @@ def load_data(split_seed: int = 0, test_fraction: float = 0.3) -> ImageLabelData
     return ImageLabelData("digits", images[train], labels[train], images[train], labels[train], images[test], labels[test])
 
 
-def _setup(config: RunConfig):
-    data = load_data(int(config.options.get("split_seed", 0)))
-    return data, {"cnn": {"epochs": 15}}, (FLOW_QUICK if config.quick else FLOW)
+def models(config: RunConfig) -> dict:
+    """Settings of the reference models (by :func:`neurobridge.models.get_or_train` kind; the package defaults
+    where absent) and of the end-to-end baselines (``cnn``, ``fused_vae``)."""
+    return {"cnn": {"epochs": 15}}
 
 
-run, prepare = runner_for(_setup)
+EXPERIMENT = ImageLabelExperiment(
+    "digits",
+    load_data=lambda config: load_data(int(config.options.get("split_seed", 0))),
+    models=models,
+    flow=lambda config: FLOW_QUICK if config.quick else FLOW,
+    image_model=IMAGE_MODEL,
+    data_settings=lambda config: {"split_seed": int(config.options.get("split_seed", 0)), "test_fraction": 0.3},
+)
+
+
+def setup(config: RunConfig):
+    """The run's data splits and frozen spaces (an :class:`~neurobridge.experiments.image_label.ImageLabelContext`)."""
+    return EXPERIMENT.setup(config)
+
+
+def run(config, store) -> None:
+    from neurobridge.experiments.driver import run_with_store
+
+    run_with_store(EXPERIMENT, config, store)
+
+
+def prepare(config: RunConfig) -> None:
+    setup(config)

@@ -21,19 +21,17 @@ bridges, the flows and the baselines.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.results import ResultStore
+from neurobridge.experiments.units import Experiment
 
-__all__ = ["ImageLabelData", "Spaces", "FLOW_METHODS", "run_image_label", "runner_for"]
+__all__ = ["ImageLabelData", "Spaces", "ImageLabelContext", "ImageLabelExperiment", "build_spaces", "READOUT_SAMPLES"]
 
-FLOW_METHODS = {"bridge-ot": "bridge-ot", "minibatch-bridge-ot": "minibatch-bridge-ot", "exemplar": "exemplar", "supervised-flow": "supervised"}
-MAP_METHODS = {"ridge": "ridge", "pls": "pls", "procrustes": "procrustes"}
+READOUT_SAMPLES = 16
 
 
 @dataclass
@@ -63,11 +61,22 @@ class Spaces:
     test_target: np.ndarray
 
 
-def build_spaces(data: ImageLabelData, config: RunConfig, model_configs: dict, model_seed: int = 0) -> Spaces:
+@dataclass
+class ImageLabelContext:
+    """What every unit of an image-label run shares: the data splits and the frozen spaces."""
+
+    name: str
+    data: ImageLabelData
+    spaces: Spaces
+
+
+def build_spaces(data: ImageLabelData, config: RunConfig, model_configs: dict, model_seed: int = 0, *,
+                 image_model: str = "image_vae") -> Spaces:
+    """Train (or load from the cache) the frozen image model, label VAE and judging classifier; encode the pools."""
     from neurobridge.models import get_or_train
 
     progress = config.progress
-    image_vae = get_or_train("image_vae", data.unimodal_images, model_configs.get("image_vae"), model_seed, device=config.device, progress=progress)
+    image_vae = get_or_train(image_model, data.unimodal_images, model_configs.get(image_model), model_seed, device=config.device, progress=progress)
     label_vae = get_or_train("label_vae", data.unimodal_labels, model_configs.get("label_vae"), model_seed, device=config.device, progress=progress)
     classifier = get_or_train("classifier", (data.unimodal_images, data.unimodal_labels), model_configs.get("classifier"), model_seed,
                               device=config.device, progress=progress)
@@ -99,13 +108,10 @@ def _generation(images, labels, spaces: Spaces, data: ImageLabelData) -> dict:
     return {"generation_accuracy": result.accuracy, "generation_class_mse": result.mse, "generation_frechet": result.frechet_distance}
 
 
-READOUT_SAMPLES = 16
-
-
-def _vote(aligner, spaces: Spaces) -> tuple[np.ndarray, np.ndarray]:
+def _vote(method, spaces: Spaces) -> tuple[np.ndarray, np.ndarray]:
     """Class with the highest mean decoded probability over ``READOUT_SAMPLES`` draws of ``p(y | x)``,
     ``p(c | x) = E_{y ~ p(y | x)} softmax(decoder(y))_c``, and the mean of those draws (for the embedding figure)."""
-    samples = np.asarray(aligner.sample(spaces.test_source, n_samples=READOUT_SAMPLES))
+    samples = np.asarray(method.sample(spaces.test_source, n_samples=READOUT_SAMPLES))
     logits = np.asarray(spaces.label_vae.decode(samples.reshape(-1, samples.shape[-1])))
     logits = logits.reshape(samples.shape[0], READOUT_SAMPLES, -1)
     logits -= logits.max(-1, keepdims=True)
@@ -114,105 +120,86 @@ def _vote(aligner, spaces: Spaces) -> tuple[np.ndarray, np.ndarray]:
     return spaces.label_vae.classes_[probs.mean(1).argmax(1)], samples.mean(1)
 
 
-def _flow_unit(method: str, bridges, spaces: Spaces, data: ImageLabelData, seed: int, flow: dict, device: str) -> tuple[dict, dict]:
-    from neurobridge.align import Aligner
-    from neurobridge.couplings import match_accuracy
-
-    metrics = {}
-    start = time.perf_counter()
-    forward = Aligner(FLOW_METHODS[method], seed=seed, device=device, progress=False, **flow).fit(spaces.source_pool, spaces.target_pool, bridges)
-    predicted, transported = _vote(forward, spaces)
-    metrics["recognition_accuracy"] = float(np.mean(predicted == data.test_labels))
-    src, tgt = forward.sampler_.sample(2048, np.random.default_rng(seed))
-    metrics["coupling_match_accuracy"] = float(match_accuracy(src, tgt, data.pool_labels, spaces.target_pool_labels))
-    backward = Aligner(FLOW_METHODS[method], seed=seed, device=device, progress=False, **flow).fit(spaces.target_pool, spaces.source_pool, _reverse(bridges))
-    latents = backward.transform(spaces.test_target)
-    images = np.asarray(spaces.image_vae.decode(latents))
-    metrics.update(_generation(images, data.test_labels, spaces, data))
-    metrics["fit_seconds"] = time.perf_counter() - start
-    return metrics, {"images": images, "transported": transported}
+def _pair_sampler(aligner):
+    """The sampler of (source, target) pairs the flow trained on, or None where the coupling gives none."""
+    sampler = getattr(aligner, "sampler_", None)
+    if sampler is not None:
+        return sampler
+    coupling = getattr(aligner, "coupling_", None)
+    return coupling.pair_sampler() if hasattr(coupling, "pair_sampler") else None
 
 
-def _map_unit(method: str, bridges, spaces: Spaces, data: ImageLabelData) -> tuple[dict, dict]:
-    from neurobridge.baselines import RegressionMap
+class ImageLabelExperiment(Experiment):
+    """Image <-> label alignment on one data set: ``load_data(config)`` gives the splits, ``models(config)`` the
+    reference-model (and end-to-end baseline) settings, ``flow(config)`` the flow settings, and ``image_model`` the
+    kind of frozen image model (:func:`neurobridge.models.get_or_train`)."""
 
-    start = time.perf_counter()
-    bs, bt = bridges.source_index, bridges.target_index
-    kwargs = {"n_components": min(10, len(bs) - 1, spaces.source_pool.shape[1], spaces.target_pool.shape[1])} if method == "pls" else {}
-    forward = RegressionMap(MAP_METHODS[method], **kwargs).fit(spaces.source_pool[bs], spaces.target_pool[bt])
-    metrics = {"recognition_accuracy": float(np.mean(spaces.label_vae.predict(forward.transform(spaces.test_source)) == data.test_labels))}
-    backward = RegressionMap(MAP_METHODS[method], **kwargs).fit(spaces.target_pool[bt], spaces.source_pool[bs])
-    images = np.asarray(spaces.image_vae.decode(backward.transform(spaces.test_target)))
-    metrics.update(_generation(images, data.test_labels, spaces, data))
-    metrics["fit_seconds"] = time.perf_counter() - start
-    return metrics, {"images": images}
+    def __init__(self, name: str, *, load_data: Callable[[RunConfig], ImageLabelData], models: Callable[[RunConfig], dict],
+                 flow: Callable[[RunConfig], dict], image_model: str = "image_vae", data_settings: Callable[[RunConfig], dict] | None = None):
+        self.name = name
+        self.load_data = load_data
+        self.models = models
+        self.flow = flow
+        self.image_model = image_model
+        self.data_settings = data_settings or (lambda config: {})
 
+    def settings(self, config: RunConfig) -> dict:
+        from neurobridge import models
 
-def _e2e_unit(method: str, bridges, spaces: Spaces, data: ImageLabelData, seed: int, device: str, configs: dict) -> tuple[dict, dict]:
-    from neurobridge.baselines import FusedVAE, SupervisedClassifier
+        kinds = (self.image_model, "label_vae", "classifier")
+        defaults = {kind: getattr(models, f"{kind.upper()}_DEFAULTS", None) for kind in kinds}
+        return {"data": {"name": self.name, **self.data_settings(config)}, "image_model": self.image_model,
+                "model_defaults": defaults,
+                "model_seed": int(config.options.get("model_seed", 0)), "models": self.models(config),
+                "flow": self.flow(config), "readout_samples": READOUT_SAMPLES}
 
-    start = time.perf_counter()
-    labelled = np.asarray(bridges.source_index)
-    extras = {}
-    if method == "e2e-logreg":
-        n = len(data.pool_images)
-        model = SupervisedClassifier("logistic", seed=seed).fit(data.pool_images.reshape(n, -1), data.pool_labels, labelled=labelled)
-        metrics = {"recognition_accuracy": model.score(data.test_images.reshape(len(data.test_images), -1), data.test_labels).accuracy}
-    elif method == "e2e-cnn":
-        model = SupervisedClassifier("cnn", seed=seed, device=device, config=configs.get("cnn")).fit(data.pool_images, data.pool_labels, labelled=labelled)
-        metrics = {"recognition_accuracy": model.score(data.test_images, data.test_labels).accuracy}
-    else:
-        model = FusedVAE(seed=seed, device=device, **configs.get("fused_vae", {})).fit(data.pool_images, data.pool_labels, labelled=labelled)
-        metrics = {"recognition_accuracy": model.score(data.test_images, data.test_labels).accuracy}
-        images = np.asarray(model.generate(data.test_labels))
-        metrics.update(_generation(images, data.test_labels, spaces, data))
-        extras["images"] = images
-    metrics["fit_seconds"] = time.perf_counter() - start
-    return metrics, extras
+    def setup(self, config: RunConfig) -> ImageLabelContext:
+        data = self.load_data(config)
+        spaces = build_spaces(data, config, self.models(config), int(config.options.get("model_seed", 0)), image_model=self.image_model)
+        return ImageLabelContext(config.experiment, data, spaces)
 
+    def bridges(self, context: ImageLabelContext, fraction: float, seed: int):
+        from neurobridge.bridges import Bridges
 
-def run_image_label(config: RunConfig, store: ResultStore, data: ImageLabelData, *, model_configs: dict, flow: dict) -> None:
-    """Run every (fraction, seed, method) unit not yet in ``store``; figures for the first seed go to ``out/figures``."""
-    from neurobridge.bridges import Bridges
-    from neurobridge.experiments.plots import plot_embedding, plot_image_grid
+        return Bridges.from_labels(context.data.pool_labels, context.spaces.target_pool_labels, fraction, seed=seed)
 
-    spaces = build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))
-    units = config.units()
-    bar = tqdm(units, desc=config.experiment, disable=not config.progress)
-    for fraction, seed, method in bar:
-        if not store.claim(method, fraction, seed):
-            continue
-        bar.set_postfix_str(f"{method} f={fraction:g} seed={seed}")
-        bridges = Bridges.from_labels(data.pool_labels, spaces.target_pool_labels, fraction, seed=seed)
-        if method in FLOW_METHODS:
-            metrics, extras = _flow_unit(method, bridges, spaces, data, seed, flow, config.device)
-        elif method in MAP_METHODS:
-            metrics, extras = _map_unit(method, bridges, spaces, data)
+    def tasks(self, context: ImageLabelContext, method: str, bridges) -> list[tuple]:
+        from neurobridge.experiments.methods import method_kind
+
+        spaces, data = context.spaces, context.data
+        if method_kind(method) == "end-to-end":
+            return [("recognition", data.pool_images, data.pool_labels, bridges)]
+        return [("recognition", spaces.source_pool, spaces.target_pool, bridges),
+                ("generation", spaces.target_pool, spaces.source_pool, _reverse(bridges))]
+
+    def evaluate(self, context: ImageLabelContext, task: str, fitted, bridges, unit) -> tuple[dict, dict]:
+        from neurobridge.couplings import match_accuracy
+        from neurobridge.experiments.plots import plot_embedding, plot_image_grid
+
+        spaces, data = context.spaces, context.data
+        prefix = f"{context.name}_{{}}_{unit.method}_f{unit.fraction:g}.png"
+        metrics, figures, images = {}, {}, None
+        if task == "recognition" and fitted.kind == "flow":
+            predicted, transported = _vote(fitted, spaces)
+            metrics["recognition_accuracy"] = float(np.mean(predicted == data.test_labels))
+            sampler = _pair_sampler(fitted.aligner_)
+            if sampler is not None:
+                src, tgt = sampler.sample(2048, np.random.default_rng(unit.seed))
+                metrics["coupling_match_accuracy"] = float(match_accuracy(src, tgt, data.pool_labels, spaces.target_pool_labels))
+            figures[prefix.format("embedding")] = lambda path: plot_embedding(
+                transported, spaces.test_target, data.test_labels, data.test_labels, path,
+                title=f"{unit.method}, f={unit.fraction:g}: transported test images (x) vs label codes (dots)")
+        elif task == "recognition" and fitted.kind == "map":
+            predicted = spaces.label_vae.predict(fitted.transform(spaces.test_source))
+            metrics["recognition_accuracy"] = float(np.mean(predicted == data.test_labels))
+        elif task == "recognition":
+            metrics["recognition_accuracy"] = float(np.mean(fitted.predict(data.test_images) == data.test_labels))
+            if fitted.generates:
+                images = fitted.generate(data.test_labels)
         else:
-            metrics, extras = _e2e_unit(method, bridges, spaces, data, seed, config.device, model_configs)
-        metrics["n_bridges"] = len(bridges)
-        store.add(method, fraction, seed, metrics)
-        if seed == config.seeds[0] and "images" in extras:
-            figures = config.out / "figures"
-            plot_image_grid(extras["images"], data.test_labels, figures / f"{config.experiment}_generated_{method}_f{fraction:g}.png",
-                            title=f"{config.experiment}: {method}, labelled fraction {fraction:g}")
-            if "transported" in extras:
-                plot_embedding(extras["transported"], spaces.test_target, data.test_labels, data.test_labels,
-                               figures / f"{config.experiment}_embedding_{method}_f{fraction:g}.png",
-                               title=f"{method}, f={fraction:g}: transported test images (x) vs label codes (dots)")
-
-
-def runner_for(setup):
-    """``run`` and ``prepare`` functions for an experiment whose ``setup(config)`` returns
-    ``(data, model_configs, flow)``."""
-
-    def run(config: RunConfig, store: ResultStore) -> None:
-        data, model_configs, flow = setup(config)
-        run_image_label(config, store, data, model_configs=model_configs, flow=flow)
-
-    def prepare(config: RunConfig) -> None:
-        """Train (or find in the cache) the reference models before parallel workers start."""
-        data, model_configs, _ = setup(config)
-        build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))
-
-    return run, prepare
+            images = np.asarray(spaces.image_vae.decode(fitted.transform(spaces.test_target)))
+        if images is not None:
+            metrics.update(_generation(images, data.test_labels, spaces, data))
+            figures[prefix.format("generated")] = lambda path: plot_image_grid(
+                images, data.test_labels, path, title=f"{context.name}: {unit.method}, labelled fraction {unit.fraction:g}")
+        return metrics, figures

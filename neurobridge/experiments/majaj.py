@@ -23,16 +23,15 @@ labelled stimulus is a bridge to that stimulus' model activation. Test points ar
 """
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.results import ResultStore
+from neurobridge.experiments.units import Experiment
 
-__all__ = ["run", "prepare", "RandomCNN", "model_layer"]
+__all__ = ["EXPERIMENT", "MajajExperiment", "run", "prepare", "RandomCNN", "model_layer"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 800, "batch_size": 256, "lr": 2e-3}
 
@@ -106,53 +105,98 @@ def _identification(points: np.ndarray, model: np.ndarray, true_rows: np.ndarray
     return float(hits[:, :1].any(1).mean()), float(hits[:, :5].any(1).mean())
 
 
-def run(config: RunConfig, store: ResultStore) -> None:
-    from neurobridge.align import Aligner
-    from neurobridge.baselines import RegressionMap, SupervisedClassifier
-    from neurobridge.bridges import Bridges
-    from neurobridge.evaluate import LinearProbe, neural_predictivity
+@dataclass
+class MajajContext:
+    """Trial-level responses ``x``, the model layer ``y`` (one row per stimulus) and what the metrics need."""
 
-    neural = neural_data(config)
-    stimuli = np.array(list(dict.fromkeys(neural.coords["stimulus_id"].values)))
-    model = model_layer(config, stimuli)
-    model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[np.flatnonzero(neural.coords["stimulus_id"].values == s)[0] for s in stimuli]]))
-    x = neural.values.astype(np.float32)
-    y = model.values.astype(np.float32)
-    trial_stimulus = neural.coords["stimulus_id"].values
-    row_of = {s: i for i, s in enumerate(stimuli)}
-    trial_row = np.array([row_of[s] for s in trial_stimulus])
-    categories = model.coords["category_name"].values
-    trial_category = categories[trial_row]
-    probe = LinearProbe().fit(y, categories)
-    flow = {**FLOW, "steps": 400} if config.quick else FLOW
+    neural: object
+    model: object
+    x: np.ndarray
+    y: np.ndarray
+    stimuli: np.ndarray
+    categories: np.ndarray
+    trial_stimulus: np.ndarray
+    trial_row: np.ndarray
+    trial_category: np.ndarray
+    probe: object
 
-    for fraction, seed, method in tqdm(config.units(), desc=config.experiment, disable=not config.progress):
-        if not store.claim(method, fraction, seed):
-            continue
-        start = time.perf_counter()
-        if method == "model-layer":
-            result = neural_predictivity(model, neural, trials="presentations", n_components=min(25, len(stimuli) - 5))
-            store.add(method, fraction, seed, {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
-                                               "ceiling": float(result.ceiling), "neural_predictivity_error": result.error})
-            continue
-        labelled = _labelled_stimuli(stimuli, categories, fraction, seed)
-        bridge_trials = np.flatnonzero(np.isin(trial_stimulus, labelled))
-        test_trials = np.flatnonzero(~np.isin(trial_stimulus, labelled))
-        bridges = Bridges.from_indices(bridge_trials, trial_row[bridge_trials], trial_category[bridge_trials], n_source=len(x), n_target=len(y), match="stimulus_id")
-        metrics = {"n_bridges": len(bridges), "n_labelled_stimuli": len(labelled)}
-        if method == "e2e-logreg":
-            decoder = SupervisedClassifier("logistic", seed=seed).fit(x, trial_category, labelled=bridge_trials)
-            metrics["category_accuracy"] = float(np.mean(decoder.predict(x[test_trials]) == trial_category[test_trials]))
+
+class MajajExperiment(Experiment):
+    """Trials of a recorded region -> a model layer on the same images (see the module docstring)."""
+
+    name = "majaj"
+
+    def settings(self, config: RunConfig) -> dict:
+        return {"flow": self.flow(config), "models": {}, "transform_samples": 8,
+                "data": {"variant": config.options.get("data", "slice25"), "region": config.options.get("region", "IT"),
+                         "model": str(config.options.get("model", "random-cnn")), "layer": config.options.get("layer"),
+                         "model_seed": int(config.options.get("model_seed", 0))}}
+
+    @staticmethod
+    def flow(config: RunConfig) -> dict:
+        return {**FLOW, "steps": 400} if config.quick else FLOW
+
+    def setup(self, config: RunConfig) -> MajajContext:
+        from neurobridge.evaluate import LinearProbe
+
+        neural = neural_data(config)
+        stimuli = np.array(list(dict.fromkeys(neural.coords["stimulus_id"].values)))
+        model = model_layer(config, stimuli)
+        model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[np.flatnonzero(neural.coords["stimulus_id"].values == s)[0] for s in stimuli]]))
+        trial_stimulus = neural.coords["stimulus_id"].values
+        row_of = {s: i for i, s in enumerate(stimuli)}
+        trial_row = np.array([row_of[s] for s in trial_stimulus])
+        categories = model.coords["category_name"].values
+        y = model.values.astype(np.float32)
+        return MajajContext(neural, model, neural.values.astype(np.float32), y, stimuli, categories, trial_stimulus, trial_row,
+                            categories[trial_row], LinearProbe().fit(y, categories))
+
+    def bridges(self, context: MajajContext, fraction: float, seed: int):
+        from neurobridge.bridges import Bridges
+
+        labelled = _labelled_stimuli(context.stimuli, context.categories, fraction, seed)
+        bridge_trials = np.flatnonzero(np.isin(context.trial_stimulus, labelled))
+        return Bridges.from_indices(bridge_trials, context.trial_row[bridge_trials], context.trial_category[bridge_trials],
+                                    n_source=len(context.x), n_target=len(context.y), match="stimulus_id")
+
+    def tasks(self, context: MajajContext, method: str, bridges) -> list[tuple]:
+        from neurobridge.experiments.methods import method_kind
+
+        kind = method_kind(method)
+        if kind == "reference":
+            return [("reference", None, None, None)]
+        if kind == "end-to-end":
+            return [("category", context.x, context.trial_category, bridges)]
+        return [("transport", context.x, context.y, bridges)]
+
+    def evaluate(self, context: MajajContext, task: str, fitted, bridges, unit) -> tuple[dict, dict]:
+        from neurobridge.evaluate import neural_predictivity
+
+        if task == "reference":
+            result = neural_predictivity(context.model, context.neural, trials="presentations", n_components=min(25, len(context.stimuli) - 5))
+            return {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
+                    "ceiling": float(result.ceiling), "neural_predictivity_error": result.error}, {}
+        labelled = np.unique(context.trial_stimulus[bridges.source_index])
+        test_trials = np.flatnonzero(~np.isin(context.trial_stimulus, labelled))
+        metrics = {"n_labelled_stimuli": len(labelled)}
+        truth = context.trial_category[test_trials]
+        if task == "category":
+            metrics["category_accuracy"] = float(np.mean(fitted.predict(context.x[test_trials]) == truth))
+            return metrics, {}
+        if fitted.kind == "flow":
+            transported = fitted.transform(context.x[test_trials], n_samples=8)
         else:
-            if method == "ridge":
-                transported = RegressionMap("ridge").fit(x[bridge_trials], y[trial_row[bridge_trials]]).transform(x[test_trials])
-            else:
-                coupling = "supervised" if method == "supervised-flow" else method
-                aligner = Aligner(coupling, seed=seed, device=config.device, progress=False, **flow).fit(x, y, bridges)
-                transported = np.asarray(aligner.transform(x[test_trials], n_samples=8))
-            transported = np.asarray(transported, dtype=np.float32)
-            metrics["category_accuracy"] = float(np.mean(probe.predict(transported) == trial_category[test_trials]))
-            metrics["image_top1"], metrics["image_top5"] = _identification(transported, y, trial_row[test_trials])
-        metrics["fit_seconds"] = time.perf_counter() - start
-        store.add(method, fraction, seed, metrics)
+            transported = fitted.transform(context.x[test_trials])
+        transported = np.asarray(transported, dtype=np.float32)
+        metrics["category_accuracy"] = float(np.mean(context.probe.predict(transported) == truth))
+        metrics["image_top1"], metrics["image_top5"] = _identification(transported, context.y, context.trial_row[test_trials])
+        return metrics, {}
 
+
+EXPERIMENT = MajajExperiment()
+
+
+def run(config: RunConfig, store) -> None:
+    from neurobridge.experiments.driver import run_with_store
+
+    run_with_store(EXPERIMENT, config, store)

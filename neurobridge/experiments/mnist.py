@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.image_label import ImageLabelData, runner_for
+from neurobridge.experiments.image_label import ImageLabelData, ImageLabelExperiment
 
-__all__ = ["run", "load_data"]
+__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup", "run", "prepare"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 1500, "batch_size": 512, "lr": 2e-3}
 FLOW_QUICK = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 400, "batch_size": 256, "lr": 2e-3}
+IMAGE_MODEL = "image_vae"
 
 
 def load_data(quick: bool = False) -> ImageLabelData:
@@ -34,13 +35,33 @@ def load_data(quick: bool = False) -> ImageLabelData:
     return ImageLabelData("mnist", images[unimodal], labels[unimodal], images[pool], labels[pool], test_images, test_labels)
 
 
-def _setup(config: RunConfig):
-    data = load_data(config.quick)
+def models(config: RunConfig) -> dict:
+    """Settings of the reference models and of the end-to-end baselines (``cnn``, ``fused_vae``)."""
     if config.quick:
-        model_configs = {"image_vae": {"epochs": 3}, "classifier": {"epochs": 2}, "cnn": {"epochs": 3}, "fused_vae": {"epochs": 3}}
-    else:
-        model_configs = {"image_vae": {"epochs": 10}, "classifier": {"epochs": 3}, "cnn": {"epochs": 5}, "fused_vae": {"epochs": 10}}
-    return data, model_configs, (FLOW_QUICK if config.quick else FLOW)
+        return {"image_vae": {"epochs": 3}, "classifier": {"epochs": 2}, "cnn": {"epochs": 3}, "fused_vae": {"epochs": 3}}
+    return {"image_vae": {"epochs": 10}, "classifier": {"epochs": 3}, "cnn": {"epochs": 5}, "fused_vae": {"epochs": 10}}
 
 
-run, prepare = runner_for(_setup)
+EXPERIMENT = ImageLabelExperiment(
+    "mnist",
+    load_data=lambda config: load_data(config.quick),
+    models=models,
+    flow=lambda config: FLOW_QUICK if config.quick else FLOW,
+    image_model=IMAGE_MODEL,
+    data_settings=lambda config: {"quick_split": bool(config.quick)},
+)
+
+
+def setup(config: RunConfig):
+    """The run's data splits and frozen spaces (an :class:`~neurobridge.experiments.image_label.ImageLabelContext`)."""
+    return EXPERIMENT.setup(config)
+
+
+def run(config, store) -> None:
+    from neurobridge.experiments.driver import run_with_store
+
+    run_with_store(EXPERIMENT, config, store)
+
+
+def prepare(config: RunConfig) -> None:
+    setup(config)

@@ -23,48 +23,62 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+def _save(fig, path: Path, *, tight: bool = True) -> Path:
+    options = {"bbox_inches": "tight"} if tight else {}
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png", **options))
 
 
 def plot_metrics(table: pd.DataFrame, out: str | os.PathLike, *, metrics: Sequence[str] | None = None) -> list[Path]:
     """One PNG per (experiment, metric): mean ± sd over seeds against the labelled fraction, one line per method."""
     plt = _pyplot()
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
     paths = []
     for (experiment, metric), part in table.groupby(["experiment", "metric"]):
         if metrics is not None and metric not in metrics:
             continue
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        fig.subplots_adjust(left=0.1, right=0.72, bottom=0.13, top=0.9)
         for method, rows in part.groupby("method"):
             stats = rows.groupby("fraction")["value"].agg(["mean", "std"]).reset_index()
             ax.errorbar(stats["fraction"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=2, label=method)
-        if part["fraction"].nunique() > 1 and part["fraction"].min() > 0:
+        fractions = np.sort(part["fraction"].unique())
+        if len(fractions) > 1 and fractions.min() > 0:
             ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(fractions))
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{f:g}" for f in fractions]))
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("labelled fraction")
         ax.set_ylabel(metric)
         ax.set_title(f"{experiment}: {metric}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-        paths.append(_save(fig, Path(out) / f"{experiment}_{metric}.png"))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        paths.append(_save(fig, Path(out) / f"{experiment}_{metric}.png", tight=False))
         plt.close(fig)
     return paths
 
 
 def plot_image_grid(images: np.ndarray, labels: np.ndarray, path: str | os.PathLike, *, per_class: int = 8, title: str = "") -> Path:
-    """A grid with one row per class and ``per_class`` generated images in each row."""
+    """A grid with one row per class and ``per_class`` generated images in each row (one mosaic image, so drawing
+    costs one ``imshow`` rather than one axes per image)."""
     plt = _pyplot()
+    images = np.asarray(images, dtype=np.float32)
+    labels = np.asarray(labels)
     classes = np.unique(labels)
-    fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * 0.7, len(classes) * 0.7), squeeze=False)
+    h, w = images.shape[1], images.shape[2]
+    pad = max(1, h // 8)
+    mosaic = np.ones((len(classes) * (h + pad) - pad, per_class * (w + pad) - pad), dtype=np.float32)
     for r, c in enumerate(classes):
-        picks = np.flatnonzero(labels == c)[:per_class]
-        for k in range(per_class):
-            ax = axes[r, k]
-            ax.axis("off")
-            if k < len(picks):
-                ax.imshow(images[picks[k]], cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].text(-0.15, 0.5, str(c), transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+        for k, i in enumerate(np.flatnonzero(labels == c)[:per_class]):
+            mosaic[r * (h + pad): r * (h + pad) + h, k * (w + pad): k * (w + pad) + w] = np.clip(images[i], 0, 1)
+    fig, ax = plt.subplots(figsize=(per_class * 0.7, len(classes) * 0.7))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([r * (h + pad) + h / 2 for r in range(len(classes))], [str(c) for c in classes], fontsize=8)
+    ax.set_xticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=8)
+        ax.set_title(title, fontsize=8)
     path = _save(fig, Path(path))
     plt.close(fig)
     return path

@@ -1,18 +1,22 @@
-"""The experiments ``neurobridge run`` knows, and the driver that runs one."""
+"""The experiments ``neurobridge run`` knows: one data table of specs (methods, defaults, options).
+
+Where the units run is the driver's business (:mod:`neurobridge.experiments.driver`); what a unit computes is the
+experiment's (its module's ``EXPERIMENT`` object, see :mod:`neurobridge.experiments.units`). A method name of a
+spec is a row of the one method table (:mod:`neurobridge.experiments.methods`); besides the listed methods every
+experiment that fits flows accepts every flow method (each coupling name the package knows).
+"""
 from __future__ import annotations
 
-import importlib
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import pandas as pd
+__all__ = ["ExperimentSpec", "EXPERIMENTS", "COMMON_OPTIONS", "run_experiment", "check_options"]
 
-from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.plots import plot_metrics
-from neurobridge.experiments.results import ResultStore, format_summary
-
-__all__ = ["ExperimentSpec", "EXPERIMENTS", "run_experiment"]
+COMMON_OPTIONS = {
+    "jobs": ("count", "worker processes (0 = one per CPU core, up to 4)"),
+    "threads": ("count", "torch intra-op threads per process (default 1)"),
+}
+_SEEDS = {"model_seed": ("count", "seed of the frozen reference models"),
+          "split_seed": ("count", "seed of the data split")}
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,20 @@ class ExperimentSpec:
     defaults: dict
     quick_defaults: dict
     headline: tuple[str, ...] = field(default_factory=tuple)
+    options: dict = field(default_factory=dict)
+    attribute: str = "EXPERIMENT"
+    flows: bool = True
+
+    def valid_methods(self) -> tuple[str, ...]:
+        """The listed methods, plus every flow method when the experiment fits flows."""
+        from neurobridge.experiments.methods import flow_method_names
+
+        extra = flow_method_names() if self.flows else ()
+        return tuple(dict.fromkeys(self.methods + tuple(extra)))
 
     def runner(self):
+        import importlib
+
         return importlib.import_module(self.module).run
 
 
@@ -45,6 +61,7 @@ EXPERIMENTS = {
             defaults={"fractions": _FRACTIONS, "seeds": (0, 1, 2), "methods": _IMAGE_LABEL_METHODS},
             quick_defaults={"fractions": (0.05, 1.0), "seeds": (0,), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "e2e-fused-vae")},
             headline=("recognition_accuracy", "generation_accuracy", "generation_frechet"),
+            options=dict(_SEEDS),
         ),
         ExperimentSpec(
             "mnist", "neurobridge.experiments.mnist",
@@ -53,6 +70,7 @@ EXPERIMENTS = {
             defaults={"fractions": _FRACTIONS, "seeds": (0, 1, 2), "methods": _IMAGE_LABEL_METHODS},
             quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg")},
             headline=("recognition_accuracy", "generation_accuracy", "generation_frechet"),
+            options={"model_seed": _SEEDS["model_seed"]},
         ),
         ExperimentSpec(
             "text-image", "neurobridge.experiments.text_image",
@@ -61,6 +79,8 @@ EXPERIMENTS = {
             defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg")},
             quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge")},
             headline=("recognition_accuracy",),
+            options={**_SEEDS, "source": (("digits", "mnist"), "whose image latents")},
+            attribute="TEXT_IMAGE",
         ),
         ExperimentSpec(
             "imagenet-features", "neurobridge.experiments.text_image",
@@ -69,6 +89,9 @@ EXPERIMENTS = {
             defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg")},
             quick_defaults={"fractions": (0.1,), "seeds": (0,), "methods": ("bridge-ot", "ridge")},
             headline=("recognition_accuracy",),
+            options={"split_seed": _SEEDS["split_seed"], "features": ("path", "image features (.npz/.npy/.nc with labels)"),
+                     "classes": ("path", "class names, one per line")},
+            attribute="IMAGENET_FEATURES",
         ),
         ExperimentSpec(
             "majaj", "neurobridge.experiments.majaj",
@@ -77,92 +100,39 @@ EXPERIMENTS = {
             defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
+            options={"model_seed": _SEEDS["model_seed"], "data": (("slice25", "public"), "MajajHong2015 variant"),
+                     "region": (("IT", "V4"), "recorded region"), "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
+                     "layer": ("text", "the model layer")},
         ),
     )
 }
 
 
-@contextmanager
-def _cpu_threads(config: RunConfig):
-    """Small networks train fastest on one intra-op thread on a CPU (more threads only add synchronisation)."""
-    import torch
 
-    from neurobridge._device import resolve_device
+def run_experiment(config, *, echo: bool = False):
+    """Run ``config``; see :func:`neurobridge.experiments.driver.run_experiment`."""
+    from neurobridge.experiments.driver import run_experiment as drive
 
-    threads = int(config.options.get("threads", 1))
-    if resolve_device(config.device).type != "cpu" or threads < 1:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    return drive(config, echo=echo)
 
 
-def _jobs(config: RunConfig) -> int:
-    import os
-
-    from neurobridge._device import resolve_device
-
-    jobs = int(config.options.get("jobs") or 0)
-    if jobs < 1:
-        jobs = min(4, os.cpu_count() or 1) if resolve_device(config.device).type == "cpu" else 1
-    return max(1, min(jobs, len(config.units())))
-
-
-def _worker(name: str, config: RunConfig) -> None:
+def check_options(name: str, options: dict) -> dict:
+    """``options`` checked against the experiment's option table: a known name, and a value of the right kind
+    (a ``count`` is a non-negative integer, never a boolean; a tuple lists the allowed strings)."""
     spec = EXPERIMENTS[name]
-    store = ResultStore(config.out, name, resume=True, worker=True)
-    with _cpu_threads(config):
-        spec.runner()(config, store)
-
-
-def _run_parallel(spec: ExperimentSpec, config: RunConfig, jobs: int) -> None:
-    """Run ``jobs`` worker processes (spawned, one CPU thread each) that take units one at a time as they free up
-    (see :meth:`ResultStore.claim`). The reference models are trained first in this process, so the workers find
-    them in the cache; each unit's result file is written atomically."""
-    import dataclasses
-    import multiprocessing
-
-    module = importlib.import_module(spec.module)
-    if hasattr(module, "prepare"):
-        with _cpu_threads(config):
-            module.prepare(config)
-    context = multiprocessing.get_context("spawn")
-    processes = []
-    for k in range(jobs):
-        options = {**config.options, "jobs": 1}
-        worker_config = dataclasses.replace(config, options=options, progress=config.progress and k == 0)
-        process = context.Process(target=_worker, args=(spec.name, worker_config))
-        process.start()
-        processes.append(process)
-    failed = []
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            failed.append(process.exitcode)
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(processes)} worker processes failed (exit codes {failed}); "
-                           "finished units are kept: run the same command again to resume")
-
-
-def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
-    """Run ``config`` (resuming finished units), write results.csv/.nc and plots, and return the results table."""
-    spec = EXPERIMENTS[config.experiment]
-    store = ResultStore(config.out, config.experiment, resume=config.resume)
-    start = time.perf_counter()
-    jobs = _jobs(config)
-    if jobs > 1:
-        _run_parallel(spec, config, jobs)
-    else:
-        with _cpu_threads(config):
-            spec.runner()(config, store)
-    table = store.write()
-    mine = table[table["experiment"] == config.experiment]
-    plot_metrics(mine, config.out / "plots")
-    if echo:
-        print(format_summary(mine, metrics=spec.headline or None))
-        print(f"\n{config.experiment}: {len(mine)} rows in {config.out / 'results.csv'} ({time.perf_counter() - start:.1f} s)")
-    return table
+    table = {**COMMON_OPTIONS, **spec.options}
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a mapping of option names to values; got {options!r}")
+    for key, value in options.items():
+        if key not in table:
+            raise ValueError(f"unknown option {key!r} for {name}; valid options: {', '.join(sorted(table))}")
+        kind = table[key][0]
+        if kind == "count":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"option {key} must be a non-negative integer; got {value!r}")
+        elif isinstance(kind, tuple):
+            if value not in kind:
+                raise ValueError(f"option {key} must be one of {', '.join(kind)}; got {value!r}")
+        elif not isinstance(value, str) or not value:
+            raise ValueError(f"option {key} must be a non-empty string; got {value!r}")
+    return options

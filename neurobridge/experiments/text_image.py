@@ -10,16 +10,15 @@ class's template embeddings), the zero-shot readout of CLIP (Radford et al. 2021
 """
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.results import ResultStore
+from neurobridge.experiments.units import Experiment
 
-__all__ = ["run", "prepare", "TEMPLATES"]
+__all__ = ["TEXT_IMAGE", "IMAGENET_FEATURES", "TextImageExperiment", "run", "prepare", "TEMPLATES"]
 
 TEMPLATES = (
     "a photo of a {}.", "a picture of the number {}.", "a handwritten digit {}.", "an image showing {}.",
@@ -29,18 +28,19 @@ DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 600, "batch_size": 256, "lr": 2e-3}
 
 
-def _image_latents(config: RunConfig):
-    """(pool, pool_labels, test, test_labels, class names) from the image VAE of the digits or MNIST experiment."""
+def _image_experiment(config: RunConfig):
     from neurobridge.experiments import digits, mnist
-    from neurobridge.experiments.image_label import build_spaces
 
     source = config.options.get("source", "digits")
     if source not in ("digits", "mnist"):
         raise ValueError(f"text-image: option source must be 'digits' or 'mnist'; got {source!r}")
-    module = digits if source == "digits" else mnist
-    data, model_configs, _ = module._setup(config)
-    spaces = build_spaces(data, config, model_configs, int(config.options.get("model_seed", 0)))
-    return spaces.source_pool, data.pool_labels, spaces.test_source, data.test_labels, list(DIGIT_NAMES)
+    return digits if source == "digits" else mnist
+
+
+def _image_latents(config: RunConfig):
+    """(pool, pool_labels, test, test_labels, class names) from the image model of the digits or MNIST experiment."""
+    context = _image_experiment(config).setup(config)
+    return context.spaces.source_pool, context.data.pool_labels, context.spaces.test_source, context.data.test_labels, list(DIGIT_NAMES)
 
 
 def _user_features(config: RunConfig):
@@ -70,39 +70,94 @@ def _prompts(names):
     return prompts.values.astype(np.float32), prompts.coords["label"].values
 
 
-def prepare(config: RunConfig) -> None:
-    _image_latents(config) if config.experiment == "text-image" else _user_features(config)
-    _prompts(DIGIT_NAMES)
+def _prompts(names):
+    from neurobridge.text import class_prompt_embeddings
+
+    prompts = class_prompt_embeddings(names, templates=TEMPLATES)
+    return prompts.values.astype(np.float32), prompts.coords["label"].values
 
 
-def run(config: RunConfig, store: ResultStore) -> None:
-    from neurobridge.align import Aligner
-    from neurobridge.baselines import RegressionMap, SupervisedClassifier
-    from neurobridge.bridges import Bridges
-    from neurobridge.evaluate import prototype_readout
+def _fingerprint(path) -> dict | None:
+    """The path and the sha1 of the file's bytes, so that a changed file at the same path changes the units' keys."""
+    import hashlib
 
-    pool, pool_labels, test, test_labels, names = _image_latents(config) if config.experiment == "text-image" else _user_features(config)
-    target, target_labels = _prompts(names)
-    prototypes = np.stack([target[target_labels == c].mean(0) for c in range(len(names))])
-    proto_labels = np.arange(len(names))
+    if not path or not Path(path).is_file():
+        return None if not path else {"path": str(path)}
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha1": digest.hexdigest()}
 
-    def recognise(points) -> float:
-        return prototype_readout(prototypes, points, prototype_labels=proto_labels, test_labels=test_labels, metric="cosine").accuracy
 
-    flow = {**FLOW, "steps": 300} if config.quick else FLOW
-    for fraction, seed, method in tqdm(config.units(), desc=config.experiment, disable=not config.progress):
-        if not store.claim(method, fraction, seed):
-            continue
-        start = time.perf_counter()
-        bridges = Bridges.from_labels(pool_labels, target_labels, fraction, seed=seed)
-        bs, bt = bridges.source_index, bridges.target_index
-        if method in ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow"):
-            coupling = "supervised" if method == "supervised-flow" else method
-            aligner = Aligner(coupling, seed=seed, device=config.device, progress=False, **flow).fit(pool, target, bridges)
-            samples = np.asarray(aligner.sample(test, n_samples=8))
-            accuracy = recognise(samples.mean(1))
-        elif method in ("ridge", "procrustes"):
-            accuracy = recognise(RegressionMap(method).fit(pool[bs], target[bt]).transform(test))
+@dataclass
+class TextImageContext:
+    pool: np.ndarray
+    pool_labels: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+    target: np.ndarray
+    target_labels: np.ndarray
+    prototypes: np.ndarray
+
+
+class TextImageExperiment(Experiment):
+    """Image representations -> text embeddings of class prompts; recognition by the nearest class prompt."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def settings(self, config: RunConfig) -> dict:
+        if self.name == "text-image":
+            image = _image_experiment(config).EXPERIMENT.settings(config)
+            source = {k: v for k, v in image.items() if k != "flow"}
         else:
-            accuracy = SupervisedClassifier("logistic", seed=seed).fit(pool, pool_labels, labelled=bs).score(test, test_labels).accuracy
-        store.add(method, fraction, seed, {"recognition_accuracy": accuracy, "n_bridges": len(bridges), "fit_seconds": time.perf_counter() - start})
+            source = {"features": _fingerprint(config.options.get("features")), "classes": _fingerprint(config.options.get("classes")),
+                      "split_seed": int(config.options.get("split_seed", 0)), "test_fraction": 0.3}
+        return {"source": source, "templates": list(TEMPLATES), "flow": {**FLOW, "steps": 300} if config.quick else FLOW,
+                "models": {}, "transform_samples": 8}
+
+    def setup(self, config: RunConfig) -> TextImageContext:
+        pool, pool_labels, test, test_labels, names = _image_latents(config) if self.name == "text-image" else _user_features(config)
+        target, target_labels = _prompts(names)
+        prototypes = np.stack([target[target_labels == c].mean(0) for c in range(len(names))])
+        return TextImageContext(pool, pool_labels, test, test_labels, target, target_labels, prototypes)
+
+    def bridges(self, context: TextImageContext, fraction: float, seed: int):
+        from neurobridge.bridges import Bridges
+
+        return Bridges.from_labels(context.pool_labels, context.target_labels, fraction, seed=seed)
+
+    def tasks(self, context: TextImageContext, method: str, bridges) -> list[tuple]:
+        from neurobridge.experiments.methods import method_kind
+
+        if method_kind(method) == "end-to-end":
+            return [("recognition", context.pool, context.pool_labels, bridges)]
+        return [("recognition", context.pool, context.target, bridges)]
+
+    def evaluate(self, context: TextImageContext, task: str, fitted, bridges, unit) -> tuple[dict, dict]:
+        from neurobridge.evaluate import prototype_readout
+
+        if fitted.kind == "end-to-end":
+            return {"recognition_accuracy": float(np.mean(fitted.predict(context.test) == context.test_labels))}, {}
+        if fitted.kind == "flow":
+            points = np.asarray(fitted.sample(context.test, n_samples=8)).mean(1)
+        else:
+            points = fitted.transform(context.test)
+        accuracy = prototype_readout(context.prototypes, points, prototype_labels=np.arange(len(context.prototypes)),
+                                     test_labels=context.test_labels, metric="cosine").accuracy
+        return {"recognition_accuracy": accuracy}, {}
+
+
+TEXT_IMAGE = TextImageExperiment("text-image")
+IMAGENET_FEATURES = TextImageExperiment("imagenet-features")
+
+
+def prepare(config: RunConfig) -> None:
+    (TEXT_IMAGE if config.experiment == "text-image" else IMAGENET_FEATURES).setup(config)
+
+
+def run(config: RunConfig, store) -> None:
+    from neurobridge.experiments.driver import run_with_store
+
+    run_with_store(TEXT_IMAGE if config.experiment == "text-image" else IMAGENET_FEATURES, config, store)
