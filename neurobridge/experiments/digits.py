@@ -3,7 +3,8 @@
 Split (stratified, fixed ``split_seed=0``): 30 % test; the other 70 % are both the unimodal training images (no
 labels are used by the image VAE) and the alignment pool whose labelled fraction gives the bridges. The label VAE and
 the judging classifier see the unimodal labels, as pretrained unimodal models would. Flows use a concatenation MLP
-(width 128, depth 3, 600 steps) so the full default sweep fits in about two minutes on two CPU cores.
+(width 128, depth 3, 600 steps). The frozen image model is :data:`neurobridge.models.frozen.DIGITS_IMAGE_VAE` (32-d MLP
+VAE, trained without labels; linear probe 0.96-0.97 on the test split), so the latent does not cap the alignment.
 """
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def load_data(split_seed: int = 0, test_fraction: float = 0.3) -> ImageLabelData
 def models(config: RunConfig) -> dict:
     """Settings of the reference models (by :func:`neurobridge.models.get_or_train` kind; the package defaults
     where absent) and of the end-to-end baselines (``cnn``, ``fused_vae``)."""
-    return {"cnn": {"epochs": 15}}
+    from neurobridge.models.frozen import DIGITS_IMAGE_VAE
+
+    return {"cnn": {"epochs": 15}, "image_vae": dict(DIGITS_IMAGE_VAE)}
 
 
 EXPERIMENT = ImageLabelExperiment(
