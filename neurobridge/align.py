@@ -88,7 +88,7 @@ class Aligner(BaseEstimator):
     Learned attributes: ``coupling_method_`` (the method object that was fitted), ``coupling_`` (always a
     :class:`~neurobridge.couplings.Coupling`: a plan, or plan-free with its sampler), ``selection_`` (the coupling's
     model selection, where it made one), ``sampler_``, ``flow_``, ``bridges_``, ``d_source_``, ``d_target_``,
-    ``fit_seconds_``.
+    ``fit_seconds_`` and ``timings_`` (seconds spent on the coupling and on the flow).
     """
 
     def __init__(
@@ -214,6 +214,10 @@ class Aligner(BaseEstimator):
         x = _values(source, "source")
         y = _values(target, "target")
         self.bridges_ = self._check_bridges(bridges, len(x), len(y))
+        flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
+                       "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}
+        flow = ConditionalFlow(**flow_kwargs)
+        flow.check_params()
         coupling = method.fit(x, y, self.bridges_)
         if not isinstance(coupling, Coupling):
             raise TypeError(f"{type(method).__name__}.fit must return a neurobridge.couplings.Coupling; got {type(coupling).__name__}")
@@ -222,11 +226,12 @@ class Aligner(BaseEstimator):
         self.sampler_ = coupling.pair_sampler()
         if self.pin_bridges and getattr(method, "pin_bridges", True):
             self.sampler_ = PinnedBridges(self.sampler_, self.bridges_)
-        flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
-                       "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}
-        self.flow_ = ConditionalFlow(**flow_kwargs).fit(source, target, sampler=self.sampler_)
+        coupled = time.perf_counter()
+        self.flow_ = flow.fit(source, target, sampler=self.sampler_)
         self.d_source_, self.d_target_ = x.shape[1], y.shape[1]
-        self.fit_seconds_ = time.perf_counter() - start
+        done = time.perf_counter()
+        self.timings_ = {"coupling": coupled - start, "flow": done - coupled}
+        self.fit_seconds_ = done - start
         return self
 
     def _check_fitted(self):

@@ -30,7 +30,7 @@ BAD = [
     ({"epsilon": True}, TypeError, "epsilon"),
     ({"epsilon": 0.0}, ValueError, "epsilon"),
     ({"cost_mode": "magic"}, ValueError, "cost"),
-    ({"coupling": "minibatch-bridge-ot", "cost_mode": "class"}, ValueError, "cost"),
+    ({"coupling": "minibatch-bridge-ot", "cost_mode": "geodesic"}, ValueError, "cost"),
     ({"coupling": "exemplar", "k": True}, TypeError, "k must be an integer"),
     ({"coupling": "exemplar", "temperature": "0.1"}, TypeError, "temperature"),
     ({"steps": True}, TypeError, "steps"),
