@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
 
-from neurobridge._params import check_choice, check_integer, check_number, check_seed
+from neurobridge._validation import check_choice, check_integer, check_number, check_seed
 from neurobridge.assemblies import validate
 
 __all__ = ["Aligner", "COUPLINGS", "PinnedBridges"]

@@ -105,7 +105,7 @@ def add_experiment_commands(sub) -> None:
 
 def run_experiment_from_args(args) -> int:
     from neurobridge.experiments.driver import UnitsFailed
-    from neurobridge.experiments.registry import run_experiment
+    from neurobridge.experiments.driver import run_experiment
 
     options = _options(args.option)
     if "jobs" in options:

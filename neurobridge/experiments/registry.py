@@ -109,11 +109,6 @@ EXPERIMENTS = {
 
 
 
-def run_experiment(config, *, echo: bool = False):
-    """Run ``config``; see :func:`neurobridge.experiments.driver.run_experiment`."""
-    from neurobridge.experiments.driver import run_experiment as drive
-
-    return drive(config, echo=echo)
 
 
 def check_options(name: str, options: dict) -> dict:
@@ -136,3 +131,11 @@ def check_options(name: str, options: dict) -> dict:
         elif not isinstance(value, str) or not value:
             raise ValueError(f"option {key} must be a non-empty string; got {value!r}")
     return options
+
+
+def __getattr__(name):
+    if name == "run_experiment":
+        from neurobridge.experiments.driver import run_experiment
+
+        return run_experiment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
