@@ -101,7 +101,9 @@ EXPERIMENTS = {
             quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
             options={"model_seed": _SEEDS["model_seed"], "data": (("slice25", "public"), "MajajHong2015 variant"),
-                     "region": (("IT", "V4"), "recorded region"), "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
+                     "region": (("IT", "V4"), "recorded region"),
+                     "source": (("trials", "averaged"), "source points: trials, or repetition-averaged images (default: trials on slice25, averaged on public data)"),
+                     "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
                      "layer": ("text", "the model layer")},
         ),
     )
