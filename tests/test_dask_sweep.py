@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -61,7 +62,7 @@ def _assert_same_results(out: Path, reference: Path) -> None:
 
 def test_dask_sweep_matches_local_pool(tmp_path, pool_out, client):
     out = tmp_path / "dask"
-    run_experiment(_config(out), client=client)
+    run_experiment(_config(out), runner=partial(run_with_dask, client=client))
     _assert_same_results(out, pool_out)
     stored = {p.name: json.loads(p.read_text())["key"] for p in (out / "units").glob("digits__*.json")}
     assert stored == {p.name: json.loads(p.read_text())["key"] for p in (pool_out / "units").glob("digits__*.json")}
@@ -90,14 +91,14 @@ def test_scheduler_address_runs_and_resume_skips_stored_units(tmp_path, pool_out
     config = _config(out, methods=("e2e-logreg",))
     with dask_client(client.scheduler.address) as remote:
         assert remote.scheduler.address == client.scheduler.address
-        run_experiment(config, client=remote)
+        run_experiment(config, runner=partial(run_with_dask, client=remote))
     unit = out / "units" / "digits__e2e-logreg__0.1__0.json"
     def measured(path):
         return [row for row in json.loads(path.read_text())["rows"] if row["metric"] not in TIMING_METRICS]
 
     assert measured(unit) == measured(pool_out / "units" / unit.name) != []
     before = unit.stat().st_mtime_ns, unit.read_text()
-    run_experiment(config, client=client)
+    run_experiment(config, runner=partial(run_with_dask, client=client))
     assert (unit.stat().st_mtime_ns, unit.read_text()) == before
 
 

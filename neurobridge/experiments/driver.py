@@ -162,12 +162,13 @@ def open_run(config: RunConfig) -> ResultStore:
     return store
 
 
-def run_experiment(config: RunConfig, *, echo: bool = False, client=None) -> pd.DataFrame:
+def run_experiment(config: RunConfig, *, echo: bool = False, runner=None) -> pd.DataFrame:
     """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
     return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed.
 
-    ``client`` (a :class:`distributed.Client`, see :func:`neurobridge.experiments.dask_driver.dask_client`) runs
-    the units as tasks on its Dask cluster instead of in this machine's process pool."""
+    ``runner(name, config, store)`` runs and stores the units not yet done somewhere else than this machine's
+    process pool, e.g. ``functools.partial(run_with_dask, client=client)`` on a Dask cluster
+    (:mod:`neurobridge.experiments.dask_driver`)."""
     from neurobridge.experiments.plots import plot_metrics
     from neurobridge.experiments.registry import EXPERIMENTS
 
@@ -176,10 +177,8 @@ def run_experiment(config: RunConfig, *, echo: bool = False, client=None) -> pd.
     experiment = experiment_for(config.experiment)
     start = time.perf_counter()
     jobs = _jobs(config)
-    if client is not None:
-        from neurobridge.experiments.dask_driver import run_with_dask
-
-        run_with_dask(config.experiment, config, store, client)
+    if runner is not None:
+        runner(config.experiment, config, store)
     elif jobs > 1:
         _run_parallel(config.experiment, config, store, jobs)
     else:
