@@ -145,3 +145,18 @@ def test_cli_sweep_bad_scheduler_exits_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --scheduler 'nowhere' is not a scheduler address") and err.count("\n") == 1
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_cli_sweep_and_run_on_a_scheduler_address(tmp_path, pool_out, client, capsys):
+    from neurobridge.cli import main
+
+    config = tmp_path / "sweep.json"
+    config.write_text(json.dumps({"runs": [{"experiment": "digits", "quick": True, "fractions": [0.1], "seeds": [0],
+                                            "methods": list(METHODS), "device": "cpu", "progress": False}]}))
+    address = client.scheduler.address
+    assert main(["sweep", str(config), "--out", str(tmp_path / "sweep"), "--scheduler", address]) == 0
+    _assert_same_results(tmp_path / "sweep", pool_out)
+    assert main(["run", "digits", "--quick", "--fractions", "0.1", "--seeds", "0", "--methods", ",".join(METHODS),
+                 "--device", "cpu", "--no-progress", "--out", str(tmp_path / "run"), "--scheduler", address]) == 0
+    _assert_same_results(tmp_path / "run", pool_out)
+    assert "9 rows" in capsys.readouterr().out

@@ -113,16 +113,17 @@ def add_experiment_commands(sub) -> None:
 
 
 @contextmanager
-def _client(scheduler, workers=None):
-    """No client (the local process pool) without ``--scheduler``; otherwise a Dask client for it."""
+def _runner(scheduler, workers=None):
+    """No runner (this machine's process pool) without ``--scheduler``; otherwise the Dask driver on its client."""
     if scheduler is None:
         yield None
         return
-    from neurobridge.experiments.dask_driver import check_scheduler, dask_client
+    from functools import partial
 
-    check_scheduler(scheduler)
+    from neurobridge.experiments.dask_driver import dask_client, run_with_dask
+
     with dask_client(scheduler, workers=workers) as client:
-        yield client
+        yield partial(run_with_dask, client=client)
 
 
 def run_experiment_from_args(args) -> int:
@@ -135,8 +136,8 @@ def run_experiment_from_args(args) -> int:
                           not args.no_progress, not args.fresh, {"jobs": args.jobs, **options})
     scheduler = getattr(args, "scheduler", None)
     try:
-        with _client(scheduler, workers=args.jobs or None) as client:
-            run_experiment(config, echo=True, client=client)
+        with _runner(scheduler, workers=args.jobs or None) as runner:
+            run_experiment(config, echo=True, runner=runner)
     except UnitsFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -207,10 +208,10 @@ def _sweep(args) -> int:
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
     failed = []
-    with _client(getattr(args, "scheduler", None)) as client:
+    with _runner(getattr(args, "scheduler", None)) as runner:
         for config in configs:
             try:
-                run_experiment(config, echo=True, client=client)
+                run_experiment(config, echo=True, runner=runner)
             except UnitsFailed as err:
                 failed.append(str(err))
     if failed:
