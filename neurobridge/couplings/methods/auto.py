@@ -1,0 +1,267 @@
+r"""``coupling="auto"``: choose the coupling by k-fold validation over the bridges.
+
+The bridges are split into ``folds`` groups by their target point (so a held-out bridge's partner is never a
+training bridge's partner: with several trials of one stimulus, all of them are held out together). For each fold
+every candidate is fitted on the other bridges, on a validation pool that holds every bridge point plus a seeded
+random subsample of the unlabelled points (``validation_size`` per side, which keeps the search cheap), and scored on
+the held-out bridges:
+
+- paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row puts its largest entry
+  on the true partner (for a map: whose mapped point is nearest to it), among all target points of the pool;
+- label-matched bridges: *class agreement*, the plan's mass from held-out source exemplars to held-out target
+  exemplars of the same class, over its mass to all held-out target exemplars (a map: the class of the nearest
+  held-out target exemplar).
+
+The supervised-only candidate has no plan; it is scored as the bridges alone would predict: a held-out source point
+takes the partner of its nearest training bridge (its class, or the target nearest that partner). The candidate with
+the best mean score wins (ties: the earlier candidate in ``candidates``); it is fitted once on all bridges and its
+Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "scores", "chosen"}}`` and
+``log["selected"]`` = the winner's name. This is scikit-learn's habit of choosing defaults by validation
+(``RidgeCV``, ``GridSearchCV``) applied to the coupling.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from ..cost import bridge_cost, distances
+from ..result import Coupling, CouplingError
+from ._base import CouplingMethod
+from ._support import LABEL, PAIRED, bridge_kind, check_bridges, check_positive, entropic_plan, pool_arrays
+from .geodesic import GeodesicCoupling
+from .label_spreading import LabelSpreadingCoupling
+from .map_refined import MapRefinedCoupling, RegressionMapCoupling
+from .relation import RelationCoupling
+
+__all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES"]
+
+PAIRED_CANDIDATES = ("map-refined", "regression-map", "bridge-ot-softmin", "geodesic", "relation", "bridge-ot", "supervised")
+LABEL_CANDIDATES = ("label-spreading", "geodesic", "map-refined", "bridge-ot", "relation", "regression-map", "supervised")
+
+
+class BridgeCostCoupling(CouplingMethod):
+    """Entropic OT on the paper's bridge cost (:func:`neurobridge.couplings.bridge_cost`): ``mode="exact"`` is the
+    paper's min-plus, ``"softmin"`` its smooth variant (temperature ``temperature``). A candidate of ``auto``."""
+
+    name = "bridge-cost"
+    kind = "plan"
+
+    def __init__(self, mode: str = "exact", *, metric: str = "cosine", temperature: float = 0.05, epsilon: float = 1e-2,
+                 unbalanced=None, solver_kwargs: dict | None = None):
+        self.mode = mode
+        self.metric = metric
+        self.temperature = temperature
+        self.epsilon = epsilon
+        self.unbalanced = unbalanced
+        self.solver_kwargs = solver_kwargs
+
+    def fit(self, x, y, bridges) -> Coupling:
+        check_positive(self.epsilon, "epsilon")
+        X, Y = pool_arrays(x, y)
+        check_bridges(bridges, len(X), len(Y), "bridge-ot")
+        cost = bridge_cost(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32), bridges,
+                           metric=self.metric, mode=self.mode, temperature=self.temperature)
+        return entropic_plan(cost.cost, self.epsilon, self.unbalanced, self.solver_kwargs, f"bridge-ot-{self.mode}")
+
+
+class SupervisedCandidate(CouplingMethod):
+    """The bridges alone (:func:`neurobridge.couplings.supervised_only`): no plan, a sampler over the ``K`` pairs."""
+
+    name = "supervised"
+    kind = "sampler"
+    pin_bridges = False
+
+    def fit(self, x, y, bridges) -> Coupling:
+        from ..baselines import supervised_only
+
+        X, Y = pool_arrays(x, y)
+        return supervised_only(check_bridges(bridges, len(X), len(Y), self.name))
+
+
+def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0) -> dict:
+    """The candidate methods for ``kind`` (``"paired"`` or ``"label"``), in preference order for ties."""
+    eps = {} if epsilon is None else {"epsilon": epsilon}
+    table = {
+        "map-refined": lambda: MapRefinedCoupling(seed=seed, **eps),
+        "regression-map": lambda: RegressionMapCoupling(seed=seed),
+        "bridge-ot": lambda: BridgeCostCoupling("exact", **eps),
+        "bridge-ot-softmin": lambda: BridgeCostCoupling("softmin", **eps),
+        "geodesic": lambda: GeodesicCoupling(**eps),
+        "label-spreading": lambda: LabelSpreadingCoupling(**eps),
+        "relation": lambda: RelationCoupling(**eps),
+        "supervised": lambda: SupervisedCandidate(),
+    }
+    names = PAIRED_CANDIDATES if kind == PAIRED else LABEL_CANDIDATES
+    return {name: table[name]() for name in names}
+
+
+def _subsample(n: int, keep: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    keep = np.unique(keep)
+    others = np.setdiff1d(np.arange(n), keep)
+    extra = max(0, size - keep.size)
+    if extra < others.size:
+        others = np.sort(rng.choice(others, size=extra, replace=False))
+    return np.union1d(keep, others)
+
+
+def _plan_rows(coupling: Coupling, rows: np.ndarray) -> np.ndarray | None:
+    if coupling.plan is None:
+        return None
+    P = coupling.plan
+    if isinstance(P, torch.Tensor):
+        return P[torch.as_tensor(rows)].detach().cpu().double().numpy()
+    return np.asarray(P, dtype=np.float64)[rows]
+
+
+def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return distances(torch.as_tensor(a), torch.as_tensor(b), "sqeuclidean").argmin(1).numpy()
+
+
+class AutoCoupling(CouplingMethod):
+    """Pick the coupling by k-fold validation over the bridges (see the module docstring), then fit it on all bridges.
+
+    Parameters
+    ----------
+    candidates : ``None`` (the defaults for the bridge kind: :data:`PAIRED_CANDIDATES` or :data:`LABEL_CANDIDATES`),
+        a list of those names, or a dict ``name -> CouplingMethod``.
+    folds : number of validation folds (default 3; fewer when there are fewer target groups).
+    validation_size : points per pool in each validation problem (bridge points plus a random subsample).
+    bridge_type : ``"auto"`` (from ``bridges.match``: ``"stimulus_id"`` is paired), ``"paired"`` or ``"label"``.
+    epsilon : passed to every candidate that takes it (``None``: each candidate's own default).
+    seed : the folds and subsamples.
+    """
+
+    name = "auto"
+    kind = "plan"
+
+    def __init__(self, candidates=None, *, folds: int = 3, validation_size: int = 400, bridge_type: str = "auto",
+                 epsilon: float | None = None, seed: int = 0):
+        self.candidates = candidates
+        self.folds = folds
+        self.validation_size = validation_size
+        self.bridge_type = bridge_type
+        self.epsilon = epsilon
+        self.seed = seed
+
+    def _kind(self, bridges) -> str:
+        if self.bridge_type not in ("auto", PAIRED, LABEL):
+            raise CouplingError(f"bridge_type must be 'auto', 'paired' or 'label'; got {self.bridge_type!r}")
+        kind = bridge_kind(bridges) if self.bridge_type == "auto" else self.bridge_type
+        if kind == LABEL and bridges.labels is None:
+            raise CouplingError("bridge_type='label' needs bridge labels; these bridges have none")
+        return kind
+
+    def _candidates(self, kind: str) -> dict:
+        if self.candidates is None:
+            return default_candidates(kind, epsilon=self.epsilon, seed=self.seed)
+        if isinstance(self.candidates, dict):
+            out = dict(self.candidates)
+        else:
+            defaults = default_candidates(PAIRED, epsilon=self.epsilon, seed=self.seed) | default_candidates(LABEL, epsilon=self.epsilon, seed=self.seed)
+            unknown = [c for c in self.candidates if c not in defaults]
+            if unknown:
+                raise CouplingError(f"unknown candidates {unknown}; choose among {sorted(defaults)} or pass a dict name -> CouplingMethod")
+            out = {name: defaults[name] for name in self.candidates}
+        if not out:
+            raise CouplingError("candidates is empty; give at least one coupling method")
+        for name, method in out.items():
+            if not callable(getattr(method, "fit", None)):
+                raise CouplingError(f"candidate {name!r} has no fit(x, y, bridges) method; got {type(method).__name__}")
+        return out
+
+    def _check(self, K: int) -> int:
+        if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 2:
+            raise CouplingError(f"folds must be an integer >= 2; got {self.folds!r}")
+        if isinstance(self.validation_size, bool) or not isinstance(self.validation_size, (int, np.integer)) or self.validation_size < 2:
+            raise CouplingError(f"validation_size must be an integer >= 2; got {self.validation_size!r}")
+        return int(self.folds)
+
+    def fold_ids(self, bridges) -> np.ndarray:
+        """Fold of each bridge: target points are shuffled (seeded) and dealt round-robin into the folds."""
+        targets, group = np.unique(np.asarray(bridges.target_index), return_inverse=True)
+        folds = min(int(self.folds), targets.size)
+        if folds < 2:
+            raise CouplingError(f"auto needs bridges to at least 2 distinct target points to validate; got {targets.size}")
+        order = np.random.default_rng(self.seed).permutation(targets.size)
+        fold_of_group = np.empty(targets.size, dtype=np.int64)
+        fold_of_group[order] = np.arange(targets.size) % folds
+        return fold_of_group[group]
+
+    def _score(self, coupling, kind, Xv, Yv, train, held, labels_train, labels_held) -> float:
+        src_h, tgt_h = held
+        src_t, tgt_t = train
+        rows = _plan_rows(coupling, src_h)
+        if kind == PAIRED:
+            if rows is None:
+                guess = _nearest(Yv[tgt_t[_nearest(Xv[src_h], Xv[src_t])]], Yv)
+            else:
+                guess = rows.argmax(1)
+            return float(np.mean(guess == tgt_h))
+        cols, col_labels = np.unique(tgt_h, return_index=True)
+        col_labels = labels_held[col_labels]
+        if rows is None:
+            predicted = labels_train[_nearest(Xv[src_h], Xv[src_t])]
+            return float(np.mean(predicted == labels_held))
+        sub = rows[:, cols]
+        mass = sub.sum(1)
+        same = (sub * (col_labels[None, :] == labels_held[:, None])).sum(1)
+        ok = mass > 0
+        if not ok.any():
+            return 0.0
+        return float(np.mean(np.where(ok, same / np.where(ok, mass, 1.0), 0.0)))
+
+    def fit(self, x, y, bridges) -> Coupling:
+        X, Y = pool_arrays(x, y)
+        bridges = check_bridges(bridges, len(X), len(Y), self.name)
+        self._check(len(bridges))
+        kind = self._kind(bridges)
+        candidates = self._candidates(kind)
+        from ...bridges import Bridges
+
+        si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
+        labels = None if bridges.labels is None else np.asarray(bridges.labels)
+        fold = self.fold_ids(bridges)
+        rng = np.random.default_rng(self.seed)
+        scores = {name: [] for name in candidates}
+        errors: dict[str, str] = {}
+        seconds = {name: 0.0 for name in candidates}
+        for f in np.unique(fold):
+            tr, te = fold != f, fold == f
+            xs = _subsample(len(X), si, self.validation_size, rng)
+            ys = _subsample(len(Y), ti, self.validation_size, rng)
+            sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
+            train_b = Bridges.from_indices(sx[tr], sy[tr], None if labels is None else labels[tr], n_source=len(xs), n_target=len(ys),
+                                           match=bridges.match)
+            Xv, Yv = X[xs], Y[ys]
+            for name, method in candidates.items():
+                if name in errors:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        coupling = method.fit(Xv, Yv, train_b)
+                except Exception as exc:  # a candidate that cannot run on these bridges drops out, with the reason logged
+                    errors[name] = f"{type(exc).__name__}: {exc}"
+                    continue
+                seconds[name] += time.perf_counter() - t0
+                scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
+                                                None if labels is None else labels[tr], None if labels is None else labels[te]))
+        valid = [name for name in candidates if name not in errors and scores[name]]
+        if not valid:
+            raise CouplingError(f"auto: every candidate failed during validation: {errors}")
+        means = {name: float(np.mean(scores[name])) for name in valid}
+        chosen = max(valid, key=lambda name: (means[name], -list(candidates).index(name)))
+        selection = {
+            name: {"mean": means.get(name, float("nan")), "sd": float(np.std(scores[name])) if scores[name] else float("nan"),
+                   "scores": list(scores[name]), "seconds": seconds[name], "chosen": name == chosen,
+                   **({"error": errors[name]} if name in errors else {})}
+            for name in candidates
+        }
+        coupling = candidates[chosen].fit(X, Y, bridges)
+        return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind,
+                                 score="partner_retrieval" if kind == PAIRED else "class_agreement",
+                                 pin_bridges=bool(getattr(candidates[chosen], "pin_bridges", True)))
