@@ -2,9 +2,11 @@ r"""``coupling="auto"``: choose the coupling by k-fold validation over the bridg
 
 The bridges are split into ``folds`` groups by their target point (so a held-out bridge's partner is never a
 training bridge's partner: with several trials of one stimulus, all of them are held out together). For each fold
-every candidate is fitted on the other bridges, on a validation pool that holds every bridge point plus a seeded
-random subsample of the unlabelled points (``validation_size`` per side, which keeps the search cheap), and scored on
-the held-out bridges:
+every candidate is fitted on the other bridges, on validation pools that keep the search cheap, and scored on the
+held-out bridges. Label-matched bridges: each pool holds its bridge points plus a seeded random subsample of its
+unlabelled points, ``validation_size`` points in all. Paired bridges: the full pools when both hold at most
+``validation_size`` points, else the bridge points alone (every source then has its partner in the target pool; a
+random subsample would drop most partners, and balanced OT would have to send those sources elsewhere):
 
 - paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row puts its largest entry
   on the true partner (for a map: whose mapped point is nearest to it), among all target points of the pool;
@@ -38,7 +40,7 @@ from .relation import RelationCoupling
 
 __all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES"]
 
-PAIRED_CANDIDATES = ("map-refined", "regression-map", "bridge-ot-softmin", "geodesic", "relation", "bridge-ot", "supervised")
+PAIRED_CANDIDATES = ("map-refined", "map-refined-kernel", "regression-map", "bridge-ot-softmin", "geodesic", "relation", "bridge-ot", "supervised")
 LABEL_CANDIDATES = ("label-spreading", "geodesic", "map-refined", "bridge-ot", "relation", "regression-map", "supervised")
 
 
@@ -86,6 +88,7 @@ def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0
     eps = {} if epsilon is None else {"epsilon": epsilon}
     table = {
         "map-refined": lambda: MapRefinedCoupling(seed=seed, **eps),
+        "map-refined-kernel": lambda: MapRefinedCoupling("kernel-ridge", seed=seed, **eps),
         "regression-map": lambda: RegressionMapCoupling(seed=seed),
         "bridge-ot": lambda: BridgeCostCoupling("exact", **eps),
         "bridge-ot-softmin": lambda: BridgeCostCoupling("softmin", **eps),
@@ -230,8 +233,11 @@ class AutoCoupling(CouplingMethod):
         seconds = {name: 0.0 for name in candidates}
         for f in np.unique(fold):
             tr, te = fold != f, fold == f
-            xs = _subsample(len(X), si, self.validation_size, rng)
-            ys = _subsample(len(Y), ti, self.validation_size, rng)
+            if kind == PAIRED and max(len(X), len(Y)) > self.validation_size:
+                xs, ys = np.unique(si), np.unique(ti)
+            else:
+                xs = _subsample(len(X), si, self.validation_size, rng)
+                ys = _subsample(len(Y), ti, self.validation_size, rng)
             sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
             train_b = Bridges.from_indices(sx[tr], sy[tr], None if labels is None else labels[tr], n_source=len(xs), n_target=len(ys),
                                            match=bridges.match)
