@@ -154,7 +154,7 @@ class MapRefinedCoupling(CouplingMethod):
     name = "map-refined"
     kind = "plan"
 
-    def __init__(self, regressor: str = "ridge", *, alphas=None, n_components: int = 10, epsilon: float = 5e-3,
+    def __init__(self, regressor: str = "ridge", *, alphas=None, n_components: int = 10, epsilon: float = 1e-3,
                  unbalanced=None, rounds: int = 1, confidence: float = 0.5, solver_kwargs: dict | None = None, seed: int = 0):
         self.regressor = regressor
         self.alphas = alphas
