@@ -94,3 +94,11 @@ def test_bad_parameters_are_named():
         AutoCoupling(bridge_type="both").fit(x, y, bridges)
     with pytest.raises(CouplingError, match="needs bridge labels"):
         AutoCoupling(bridge_type="label").fit(x, y, bridges)
+
+
+def test_bridges_to_a_single_target_fall_back_to_the_first_candidate_with_a_warning():
+    x, y, _ = _linear_paired(60)
+    one = Bridges.from_indices([0, 1, 2], [5, 5, 5], n_source=60, n_target=60, match="stimulus_id")
+    with pytest.warns(RuntimeWarning, match="single target point"):
+        coupling = AutoCoupling(["bridge-ot-softmin", "supervised"]).fit(x, y, one)
+    assert coupling.log["selected"] == "bridge-ot-softmin" and coupling.log["selection"]["bridge-ot-softmin"]["chosen"]

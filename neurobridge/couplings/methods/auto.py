@@ -226,6 +226,14 @@ class AutoCoupling(CouplingMethod):
 
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
         labels = None if bridges.labels is None else np.asarray(bridges.labels)
+        if np.unique(np.asarray(bridges.target_index)).size < 2:
+            first = next(iter(candidates))
+            warnings.warn(f"auto: the bridges reach a single target point, so no fold can be held out; fitting the first "
+                          f"candidate, {first!r}, without validation", RuntimeWarning, stacklevel=2)
+            selection = {name: {"mean": float("nan"), "sd": float("nan"), "scores": [], "seconds": 0.0, "chosen": name == first}
+                         for name in candidates}
+            return candidates[first].fit(X, Y, bridges).with_log(selection=selection, selected=first, bridge_type=kind, score=None,
+                                                                 pin_bridges=bool(getattr(candidates[first], "pin_bridges", True)))
         fold = self.fold_ids(bridges)
         rng = np.random.default_rng(self.seed)
         scores = {name: [] for name in candidates}
