@@ -8,14 +8,16 @@ unlabelled points, ``validation_size`` points in all. Paired bridges: the full p
 ``validation_size`` points, else the bridge points alone (every source then has its partner in the target pool; a
 random subsample would drop most partners, and balanced OT would have to send those sources elsewhere):
 
-- paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row puts its largest entry
-  on the true partner (for a map: whose mapped point is nearest to it), among all target points of the pool;
+- paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row, among the held-out
+  target exemplars, puts its largest entry on the true partner (for a map: whose mapped point is nearest to it).
+  Restricting to the held-out targets keeps the score fair to keypoint-guided candidates, which by construction never
+  send an unlabelled point to a training bridge's target;
 - label-matched bridges: *class agreement*, the plan's mass from held-out source exemplars to held-out target
   exemplars of the same class, over its mass to all held-out target exemplars (a map: the class of the nearest
   held-out target exemplar).
 
 The supervised-only candidate has no plan; it is scored as the bridges alone would predict: a held-out source point
-takes the partner of its nearest training bridge (its class, or the target nearest that partner). During validation each candidate's OT step is
+takes the partner of its nearest training bridge (its class, or the held-out target nearest that partner). During validation each candidate's OT step is
 solved to a marginal error of 1e-3 in at most 3,000 iterations (the final fit uses the candidate as given). The
 candidate with the best mean score wins (ties: the earlier candidate in ``candidates``); it is fitted once on all bridges and its
 Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "scores", "chosen"}}`` and
@@ -210,13 +212,16 @@ class AutoCoupling(CouplingMethod):
         src_h, tgt_h = held
         src_t, tgt_t = train
         rows = _plan_rows(coupling, src_h)
-        if kind == PAIRED:
-            if rows is None:
-                guess = _nearest(Yv[tgt_t[_nearest(Xv[src_h], Xv[src_t])]], Yv)
-            else:
-                guess = rows.argmax(1)
-            return float(np.mean(guess == tgt_h))
         cols, col_labels = np.unique(tgt_h, return_index=True)
+        if kind == PAIRED:
+            mapped = coupling.log.get("mapped_source") if getattr(coupling, "kind", None) == "map" or coupling.method == "regression-map" else None
+            if rows is None:
+                guess = cols[_nearest(Yv[tgt_t[_nearest(Xv[src_h], Xv[src_t])]], Yv[cols])]
+            elif mapped is not None:
+                guess = cols[_nearest(np.asarray(mapped)[src_h], Yv[cols])]
+            else:
+                guess = cols[rows[:, cols].argmax(1)]
+            return float(np.mean(guess == tgt_h))
         col_labels = labels_held[col_labels]
         if rows is None:
             predicted = labels_train[_nearest(Xv[src_h], Xv[src_t])]
