@@ -42,12 +42,18 @@ def test_auto_picks_map_refined_on_a_paired_linear_problem_and_the_best_mean_sco
 
 def test_auto_never_picks_a_candidate_worse_on_held_out_bridges():
     x, y, bridges = _moons()
-    coupling = AutoCoupling(["bridge-ot", "geodesic", "label-spreading", "supervised"], folds=3).fit(x, y, bridges)
-    selection = coupling.log["selection"]
-    chosen = coupling.log["selected"]
-    assert coupling.log["bridge_type"] == "label"
-    assert all(selection[chosen]["mean"] >= row["mean"] for row in selection.values())
+    names = ["bridge-ot", "geodesic", "label-spreading", "supervised"]
+    strict = AutoCoupling(names, folds=3, tolerance=0.0).fit(x, y, bridges)
+    selection = strict.log["selection"]
+    assert strict.log["bridge_type"] == "label"
+    assert all(selection[strict.log["selected"]]["mean"] >= row["mean"] for row in selection.values())
     assert sum(row["chosen"] for row in selection.values()) == 1
+    tolerant = AutoCoupling(names, folds=3, tolerance=0.5).fit(x, y, bridges)
+    chosen = tolerant.log["selected"]
+    best = max(row["mean"] for row in tolerant.log["selection"].values())
+    assert tolerant.log["selection"][chosen]["mean"] >= best - 0.5
+    earlier = names[: names.index(chosen)]
+    assert all(tolerant.log["selection"][name]["mean"] < best - 0.5 for name in earlier)
 
 
 def test_default_candidates_follow_the_bridge_type():
@@ -90,6 +96,8 @@ def test_bad_parameters_are_named():
         AutoCoupling(folds=1).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="unknown candidates"):
         AutoCoupling(["ridge"]).fit(x, y, bridges)
+    with pytest.raises(CouplingError, match="tolerance"):
+        AutoCoupling(tolerance=-0.1).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="bridge_type"):
         AutoCoupling(bridge_type="both").fit(x, y, bridges)
     with pytest.raises(CouplingError, match="needs bridge labels"):

@@ -19,7 +19,7 @@ random subsample would drop most partners, and balanced OT would have to send th
 The supervised-only candidate has no plan; it is scored as the bridges alone would predict: a held-out source point
 takes the partner of its nearest training bridge (its class, or the held-out target nearest that partner). During validation each candidate's OT step is
 solved to a marginal error of 1e-3 in at most 3,000 iterations (the final fit uses the candidate as given). The
-candidate with the best mean score wins (ties: the earlier candidate in ``candidates``); it is fitted once on all bridges and its
+earliest candidate in ``candidates`` whose mean score is within ``tolerance`` of the best wins; it is fitted once on all bridges and its
 Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "scores", "chosen"}}`` and
 ``log["selected"]`` = the winner's name. This is scikit-learn's habit of choosing defaults by validation
 (``RidgeCV``, ``GridSearchCV``) applied to the coupling.
@@ -149,6 +149,9 @@ class AutoCoupling(CouplingMethod):
     validation_size : points per pool in each validation problem (bridge points plus a random subsample).
     bridge_type : ``"auto"`` (from ``bridges.match``: ``"stimulus_id"`` is paired), ``"paired"`` or ``"label"``.
     epsilon : passed to every candidate that takes it (``None``: each candidate's own default).
+    tolerance : candidates whose mean score is within ``tolerance`` of the best count as tied, and the earliest of
+        them in ``candidates`` wins (default 0.02: with a few dozen held-out bridges per fold one bridge moves a score
+        by about 0.03, so smaller differences are noise; 0 picks the best mean outright).
     seed : the folds and subsamples.
     """
 
@@ -156,8 +159,9 @@ class AutoCoupling(CouplingMethod):
     kind = "plan"
 
     def __init__(self, candidates=None, *, folds: int = 3, validation_size: int = 400, bridge_type: str = "auto",
-                 epsilon: float | None = None, seed: int = 0):
+                 epsilon: float | None = None, tolerance: float = 0.02, seed: int = 0):
         self.candidates = candidates
+        self.tolerance = tolerance
         self.folds = folds
         self.validation_size = validation_size
         self.bridge_type = bridge_type
@@ -193,6 +197,8 @@ class AutoCoupling(CouplingMethod):
     def _check(self, K: int) -> int:
         if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 2:
             raise CouplingError(f"folds must be an integer >= 2; got {self.folds!r}")
+        if not 0 <= self.tolerance < 1:
+            raise CouplingError(f"tolerance must lie in [0, 1) (a difference of mean validation scores); got {self.tolerance!r}")
         if isinstance(self.validation_size, bool) or not isinstance(self.validation_size, (int, np.integer)) or self.validation_size < 2:
             raise CouplingError(f"validation_size must be an integer >= 2; got {self.validation_size!r}")
         return int(self.folds)
@@ -287,7 +293,8 @@ class AutoCoupling(CouplingMethod):
         if not valid:
             raise CouplingError(f"auto: every candidate failed during validation: {errors}")
         means = {name: float(np.mean(scores[name])) for name in valid}
-        chosen = max(valid, key=lambda name: (means[name], -list(candidates).index(name)))
+        best = max(means.values())
+        chosen = next(name for name in candidates if name in means and means[name] >= best - self.tolerance)
         selection = {
             name: {"mean": means.get(name, float("nan")), "sd": float(np.std(scores[name])) if scores[name] else float("nan"),
                    "scores": list(scores[name]), "seconds": seconds[name], "chosen": name == chosen,
@@ -295,6 +302,6 @@ class AutoCoupling(CouplingMethod):
             for name in candidates
         }
         coupling = candidates[chosen].fit(X, Y, bridges)
-        return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind,
+        return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind, tolerance=self.tolerance,
                                  score="partner_retrieval" if kind == PAIRED else "class_agreement",
                                  pin_bridges=bool(getattr(candidates[chosen], "pin_bridges", True)))
