@@ -155,7 +155,10 @@ def run_paired(name: str, seed: int, flow_steps: int, fraction: float = 0.05) ->
         auto = AutoCoupling(seed=seed).fit(x, y, bridges)
     out["auto/seconds"] = time.perf_counter() - t0
     out["auto/choice"] = auto.log["selected"]
-    score(auto.plan_numpy()[test].argmax(1), "auto")
+    if auto.plan is not None:
+        score(auto.plan_numpy()[test].argmax(1), "auto")
+    else:
+        out["auto/partner"] = out["auto/label"] = float("nan")
     paper = bridge_ot(x, y, bridges)
     score(paper.plan_numpy()[test].argmax(1), "bridge-ot")
     if flow_steps and name != "majaj":

@@ -4,7 +4,7 @@ The bridges are split into ``folds`` groups by their target point (so a held-out
 training bridge's partner: with several trials of one stimulus, all of them are held out together). For each fold
 every candidate is fitted on the other bridges, on validation pools that keep the search cheap, and scored on the
 held-out bridges. Label-matched bridges: each pool holds its bridge points plus a seeded random subsample of its
-unlabelled points, ``validation_size`` points in all. Paired bridges: the full pools when both hold at most
+unlabelled points, ``label_validation_size`` points in all. Paired bridges: the full pools when both hold at most
 ``validation_size`` points, else the bridge points alone (every source then has its partner in the target pool; a
 random subsample would drop most partners, and balanced OT would have to send those sources elsewhere):
 
@@ -146,7 +146,12 @@ class AutoCoupling(CouplingMethod):
     candidates : ``None`` (the defaults for the bridge kind: :data:`PAIRED_CANDIDATES` or :data:`LABEL_CANDIDATES`),
         a list of those names, or a dict ``name -> CouplingMethod``.
     folds : number of validation folds (default 3; fewer when there are fewer target groups).
-    validation_size : points per pool in each validation problem (bridge points plus a random subsample).
+    validation_size : paired bridges: the largest pools validated in full (larger ones are validated on the bridge
+        points alone).
+    label_validation_size : label-matched bridges: points per pool in each validation problem (bridge points plus a
+        random subsample). Default 2,000: on digits at 10 % labels, 400-point pools thinned the k-NN graph until
+        label spreading scored below the supervised-only candidate (0.87 vs 0.90), while on the full pools it scored
+        0.95, as on the whole problem.
     bridge_type : ``"auto"`` (from ``bridges.match``: ``"stimulus_id"`` is paired), ``"paired"`` or ``"label"``.
     epsilon : passed to every candidate that takes it (``None``: each candidate's own default).
     tolerance : candidates whose mean score is within ``tolerance`` of the best count as tied, and the earliest of
@@ -159,8 +164,9 @@ class AutoCoupling(CouplingMethod):
     kind = "plan"
 
     def __init__(self, candidates=None, *, folds: int = 3, validation_size: int = 400, bridge_type: str = "auto",
-                 epsilon: float | None = None, tolerance: float = 0.02, seed: int = 0):
+                 label_validation_size: int = 2000, epsilon: float | None = None, tolerance: float = 0.02, seed: int = 0):
         self.candidates = candidates
+        self.label_validation_size = label_validation_size
         self.tolerance = tolerance
         self.folds = folds
         self.validation_size = validation_size
@@ -269,8 +275,9 @@ class AutoCoupling(CouplingMethod):
             if kind == PAIRED and max(len(X), len(Y)) > self.validation_size:
                 xs, ys = np.unique(si), np.unique(ti)
             else:
-                xs = _subsample(len(X), si, self.validation_size, rng)
-                ys = _subsample(len(Y), ti, self.validation_size, rng)
+                size = self.validation_size if kind == PAIRED else self.label_validation_size
+                xs = _subsample(len(X), si, size, rng)
+                ys = _subsample(len(Y), ti, size, rng)
             sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
             train_b = Bridges.from_indices(sx[tr], sy[tr], None if labels is None else labels[tr], n_source=len(xs), n_target=len(ys),
                                            match=bridges.match)
