@@ -1,18 +1,25 @@
 """The whole method behind sklearn-style calls: a coupling through the bridges, then a conditional flow.
 
-    aligner = Aligner(coupling="bridge-ot", epsilon=1e-2, seed=0).fit(source, target, bridges)
+    aligner = Aligner(seed=0).fit(source, target, bridges)    # coupling="auto": chosen by validation on the bridges
     transported = aligner.transform(new_source)          # an assembly in the target space
+    aligner.selection_                                   # the candidates' held-out scores and the choice
 
 ``fit`` fits a coupling method (an object from :data:`neurobridge.couplings.METHODS`, or any object with
 ``fit(x, y, bridges) -> Coupling``) and trains the flow on its pairs (Gholamzadeh & Sajid 2025, arXiv:2505.12322):
 
-- ``"bridge-ot"`` (global): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole pools, one
+- ``"auto"`` (the default): k-fold validation over the bridges chooses among the paper's bridge-OT (min-plus and
+  soft-min), the map-refined coupling (paired bridges), the geodesic and label-spreading couplings (label-matched
+  bridges), KPG-RL's relation cost, the plain regression map and supervised-only; the held-out scores and the choice
+  are in ``selection_`` (:class:`~neurobridge.couplings.AutoCoupling`);
+- ``"bridge-ot"`` (global, the paper's method): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole pools, one
   entropic plan (balanced, or unbalanced with ``unbalanced=(tau_a, tau_b)``), pairs ``j ~ P[i, :]`` drawn at every step;
 - ``"minibatch-bridge-ot"`` (local): per training batch, a ``B x B`` plan on the bridge cost (exact network simplex by
   default, entropic Sinkhorn with ``solver="sinkhorn"``);
 - ``"exemplar"`` (Setting 2): each source point coupled to targets through its nearest exemplars, no ``n x m`` matrix;
 - ``"supervised"``: the ``K`` bridges alone (the baseline that ignores the unlabelled points);
 - ``"gw"``: entropic Gromov-Wasserstein between the two spaces' own geometries (no bridges in the cost);
+- ``"map-refined"``, ``"regression-map"``, ``"geodesic"``, ``"label-spreading"``, ``"relation"``: the couplings beyond
+  the paper (see :mod:`neurobridge.couplings.methods`);
 - ``"fgw"``, ``"map"``, ``"relative"``: the reference couplings of :mod:`neurobridge.couplings.reference`;
 
 then trains a :class:`~neurobridge.flows.ConditionalFlow` on those pairs. ``transform`` integrates the flow from
@@ -93,7 +100,7 @@ class Aligner(BaseEstimator):
 
     def __init__(
         self,
-        coupling="bridge-ot",
+        coupling="auto",
         *,
         epsilon=None,
         unbalanced=None,
@@ -224,7 +231,7 @@ class Aligner(BaseEstimator):
         self.coupling_method_, self.coupling_ = method, coupling
         self.selection_ = coupling.log.get("selection")
         self.sampler_ = coupling.pair_sampler()
-        if self.pin_bridges and getattr(method, "pin_bridges", True):
+        if self.pin_bridges and getattr(method, "pin_bridges", True) and coupling.log.get("pin_bridges", True):
             self.sampler_ = PinnedBridges(self.sampler_, self.bridges_)
         coupled = time.perf_counter()
         self.flow_ = flow.fit(source, target, sampler=self.sampler_)

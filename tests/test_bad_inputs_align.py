@@ -74,7 +74,7 @@ def test_bad_data(problem):
 def test_huge_epsilon_warns(problem):
     x, y, bridges = problem
     with pytest.warns(UserWarning, match="plan is uniform"):
-        Aligner(epsilon=1e3, **TINY).fit(x, y, bridges)
+        Aligner(coupling="bridge-ot", epsilon=1e3, **TINY).fit(x, y, bridges)
 
 
 def test_bad_transform_arguments(problem):
