@@ -23,6 +23,7 @@ beta 0.1, 100 ep. / lr 2e-3, 1200 st.  (same)                      0.85       0.
 beta 0.1, 100 ep. / lr 5e-3 (chosen)   (same)                      0.84/0.84  0.89/0.91   11/9
 beta 0.1, 100 ep. / lr 1e-2            (same)                      0.84/0.85  0.90/0.88   10/8
 beta 0.1, 100 ep. / lr 5e-3, 900 st.   (same)                      0.87       0.90        10
+beta 0.1, 100 ep. / lr 5e-3, 1200 st.  (same)                      0.88       0.90        9
 beta 0.25, 100 ep. / lr 2e-3           0.959, 0.944, 0.963         0.78       0.90        14
 beta 0.25, 100 ep. / lr 5e-3           (same)                      0.85       0.91        12
 beta 0.25, 200 ep. / lr 5e-3           0.950, 0.965, 0.965         0.81       0.89        13
@@ -33,7 +34,8 @@ beta 0.5, 200 ep. / lr 2e-3            0.963 (seed 0)              0.74       0.
 collapse after the switch to this latent was the flow, not the latent: with perfect pairs (supervised-flow) the
 decoded generations went from 0.85-0.89 at lr 2e-3 to 0.94 at lr 5e-3 in the same 600 steps. A larger KL weight
 costs probe accuracy (beta 0.25: 0.944 for seed 1; 16-d with beta 0.25-0.5: 0.93) without a clear gain, so the VAE
-stays; bridge-ot's remaining gap to supervised-flow follows its coupling's class agreement (0.88-0.91).
+stays; bridge-ot's remaining gap to supervised-flow follows its coupling's class agreement (0.88-0.91):
+more flow steps plateau at 0.87-0.88.
 """
 from __future__ import annotations
 
