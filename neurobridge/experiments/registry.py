@@ -46,7 +46,7 @@ class ExperimentSpec:
 
 
 _IMAGE_LABEL_METHODS = (
-    "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow",
+    "auto", "label-spreading", "geodesic", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow",
     "ridge", "pls", "procrustes", "e2e-logreg", "e2e-cnn", "e2e-fused-vae",
 )
 _FRACTIONS = (0.01, 0.05, 0.1, 0.2, 1.0)
@@ -59,7 +59,7 @@ EXPERIMENTS = {
             "scikit-learn digits: image latents <-> label latents; recognition and generation (the embedded default)",
             _IMAGE_LABEL_METHODS,
             defaults={"fractions": _FRACTIONS, "seeds": (0, 1, 2), "methods": _IMAGE_LABEL_METHODS},
-            quick_defaults={"fractions": (0.05, 1.0), "seeds": (0,), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "e2e-fused-vae")},
+            quick_defaults={"fractions": (0.05, 1.0), "seeds": (0,), "methods": ("auto", "bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "e2e-fused-vae")},
             headline=("recognition_accuracy", "generation_accuracy", "generation_frechet"),
             options=dict(_SEEDS),
         ),
@@ -68,16 +68,16 @@ EXPERIMENTS = {
             "MNIST: conv-VAE latents <-> label-VAE latents (50k unimodal / 10k pool / 10k test)",
             _IMAGE_LABEL_METHODS,
             defaults={"fractions": _FRACTIONS, "seeds": (0, 1, 2), "methods": _IMAGE_LABEL_METHODS},
-            quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg")},
+            quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("auto", "bridge-ot", "supervised-flow", "ridge", "e2e-logreg")},
             headline=("recognition_accuracy", "generation_accuracy", "generation_frechet"),
             options={"model_seed": _SEEDS["model_seed"]},
         ),
         ExperimentSpec(
             "text-image", "neurobridge.experiments.text_image",
             "image latents (digits or MNIST) -> all-MiniLM-L6-v2 embeddings of class prompts; recognition = nearest prompt",
-            ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg"),
-            defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg")},
-            quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge")},
+            ("auto", "label-spreading", "geodesic", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg"),
+            defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("auto", "label-spreading", "bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg")},
+            quick_defaults={"fractions": (0.05,), "seeds": (0,), "methods": ("auto", "bridge-ot", "supervised-flow", "ridge")},
             headline=("recognition_accuracy",),
             options={**_SEEDS, "source": (("digits", "mnist"), "whose image latents")},
             attribute="TEXT_IMAGE",
@@ -85,9 +85,9 @@ EXPERIMENTS = {
         ExperimentSpec(
             "imagenet-features", "neurobridge.experiments.text_image",
             "your own image features (--option features=PATH.npz --option classes=names.txt) -> class-prompt text embeddings",
-            ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg"),
-            defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg")},
-            quick_defaults={"fractions": (0.1,), "seeds": (0,), "methods": ("bridge-ot", "ridge")},
+            ("auto", "label-spreading", "geodesic", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "procrustes", "e2e-logreg"),
+            defaults={"fractions": (0.01, 0.05, 0.1, 0.2), "seeds": (0, 1, 2), "methods": ("auto", "label-spreading", "bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg")},
+            quick_defaults={"fractions": (0.1,), "seeds": (0,), "methods": ("auto", "bridge-ot", "ridge")},
             headline=("recognition_accuracy",),
             options={"split_seed": _SEEDS["split_seed"], "features": ("path", "image features (.npz/.npy/.nc with labels)"),
                      "classes": ("path", "class names, one per line")},
@@ -96,8 +96,8 @@ EXPERIMENTS = {
         ExperimentSpec(
             "majaj", "neurobridge.experiments.majaj",
             "MajajHong2015 IT/V4 responses -> a CNN layer on the same HvM images; identification and neural predictivity",
-            ("bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer"),
-            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
+            ("auto", "map-refined", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer"),
+            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("auto", "map-refined", "bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
             options={"model_seed": _SEEDS["model_seed"], "data": (("slice25", "public"), "MajajHong2015 variant"),

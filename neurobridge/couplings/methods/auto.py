@@ -45,7 +45,10 @@ from .relation import RelationCoupling
 __all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES"]
 
 PAIRED_CANDIDATES = ("map-refined", "map-refined-kernel", "regression-map", "bridge-ot-softmin", "geodesic", "relation", "bridge-ot", "supervised")
-LABEL_CANDIDATES = ("label-spreading", "geodesic", "map-refined", "bridge-ot", "relation", "regression-map", "supervised")
+LABEL_CANDIDATES = ("label-spreading", "geodesic", "bridge-ot", "supervised")
+"""Label-matched defaults. ``map-refined``, ``relation`` and ``regression-map`` stay available through ``candidates``:
+on the digits run at 10 % labels they scored 0.59, 0.81 and 0.00 in validation against label-spreading's 0.86, and
+relation alone took 15.6 of the search's 28 s (its n x m x K relation divergence)."""
 
 
 class BridgeCostCoupling(CouplingMethod):
