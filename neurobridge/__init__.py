@@ -8,8 +8,8 @@ from neurobridge._lazy import lazy_package
 
 __version__ = "0.1.0"
 
-_NAMES = {"Aligner": "align", "Bridges": "bridges", "load": "datasets"}
+_NAMES = {"Aligner": "align", "Bridges": "bridges", "load": "datasets", "ConditionalFlow": "flows"}
 _SUBMODULES = ("assemblies", "datasets", "activations", "bridges", "couplings", "flows", "evaluate", "baselines", "models",
-               "experiments", "align")
+               "experiments", "align", "benchmarks")
 
 __getattr__, __dir__, __all__ = lazy_package("neurobridge", _NAMES, _SUBMODULES, module_globals=globals())

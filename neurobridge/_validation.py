@@ -22,7 +22,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_points", "check_labels", "check_images", "pixel_max", "check_int", "check_float", "check_seed", "check_positions"]
+__all__ = ["check_points", "check_labels", "check_images", "pixel_max", "check_int", "check_float", "check_seed", "check_positions",
+           "check_number", "check_integer", "check_choice"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SQUARE_SIZES = {64: (8, 8), 784: (28, 28)}
@@ -261,3 +262,24 @@ def pixel_max(images: np.ndarray) -> float:
     if images.min() < 0:
         raise ValueError(f"images have negative pixels (min {images.min():.3g}); the image models expect intensities >= 0")
     return 1.0 if top <= 1.0 else top
+
+
+def check_number(value, name: str, *, low: float | None = None, strict: bool = True, allow_none: bool = False,
+                 allow_inf: bool = False) -> float | None:
+    """A real number (not a string, not a boolean), optionally bounded below: ``> low`` (``strict``) or ``>= low``;
+    ``allow_inf`` lets ``+inf`` through (e.g. a hard marginal, ``tau = inf``). :func:`check_float` with those bounds."""
+    if allow_inf and isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and value == math.inf:
+        return math.inf
+    return check_float(value, name, low=low, low_open=strict and low is not None, allow_none=allow_none)
+
+
+def check_integer(value, name: str, *, low: int = 1) -> int:
+    """An integer ``>= low`` (not a boolean, not a float, not a string): :func:`check_int` with a lower bound."""
+    return check_int(value, name, low=low)
+
+
+def check_choice(value, name: str, choices) -> str:
+    """One of ``choices`` (strings); the message lists them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}; got {value!r}")
+    return value

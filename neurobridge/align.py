@@ -1,18 +1,25 @@
 """The whole method behind sklearn-style calls: a coupling through the bridges, then a conditional flow.
 
-    aligner = Aligner(coupling="bridge-ot", epsilon=1e-2, seed=0).fit(source, target, bridges)
+    aligner = Aligner(seed=0).fit(source, target, bridges)    # coupling="auto": chosen by validation on the bridges
     transported = aligner.transform(new_source)          # an assembly in the target space
+    aligner.selection_                                   # the candidates' held-out scores and the choice
 
 ``fit`` fits a coupling method (an object from :data:`neurobridge.couplings.METHODS`, or any object with
 ``fit(x, y, bridges) -> Coupling``) and trains the flow on its pairs (Gholamzadeh & Sajid 2025, arXiv:2505.12322):
 
-- ``"bridge-ot"`` (global): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole pools, one
+- ``"auto"`` (the default): k-fold validation over the bridges chooses among the paper's bridge-OT (min-plus and
+  soft-min), the map-refined coupling (paired bridges), the geodesic and label-spreading couplings (label-matched
+  bridges), KPG-RL's relation cost, the plain regression map and supervised-only; the held-out scores and the choice
+  are in ``selection_`` (:class:`~neurobridge.couplings.AutoCoupling`);
+- ``"bridge-ot"`` (global, the paper's method): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole pools, one
   entropic plan (balanced, or unbalanced with ``unbalanced=(tau_a, tau_b)``), pairs ``j ~ P[i, :]`` drawn at every step;
 - ``"minibatch-bridge-ot"`` (local): per training batch, a ``B x B`` plan on the bridge cost (exact network simplex by
   default, entropic Sinkhorn with ``solver="sinkhorn"``);
 - ``"exemplar"`` (Setting 2): each source point coupled to targets through its nearest exemplars, no ``n x m`` matrix;
 - ``"supervised"``: the ``K`` bridges alone (the baseline that ignores the unlabelled points);
 - ``"gw"``: entropic Gromov-Wasserstein between the two spaces' own geometries (no bridges in the cost);
+- ``"map-refined"``, ``"regression-map"``, ``"geodesic"``, ``"label-spreading"``, ``"relation"``: the couplings beyond
+  the paper (see :mod:`neurobridge.couplings.methods`);
 - ``"fgw"``, ``"map"``, ``"relative"``: the reference couplings of :mod:`neurobridge.couplings.reference`;
 
 then trains a :class:`~neurobridge.flows.ConditionalFlow` on those pairs. ``transform`` integrates the flow from
@@ -31,7 +38,7 @@ import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
 
-from neurobridge._params import check_choice, check_integer, check_number, check_seed
+from neurobridge._validation import check_choice, check_integer, check_number, check_seed
 from neurobridge.assemblies import validate
 
 __all__ = ["Aligner", "COUPLINGS", "PinnedBridges"]
@@ -88,12 +95,12 @@ class Aligner(BaseEstimator):
     Learned attributes: ``coupling_method_`` (the method object that was fitted), ``coupling_`` (always a
     :class:`~neurobridge.couplings.Coupling`: a plan, or plan-free with its sampler), ``selection_`` (the coupling's
     model selection, where it made one), ``sampler_``, ``flow_``, ``bridges_``, ``d_source_``, ``d_target_``,
-    ``fit_seconds_``.
+    ``fit_seconds_`` and ``timings_`` (seconds spent on the coupling and on the flow).
     """
 
     def __init__(
         self,
-        coupling="bridge-ot",
+        coupling="auto",
         *,
         epsilon=None,
         unbalanced=None,
@@ -214,19 +221,24 @@ class Aligner(BaseEstimator):
         x = _values(source, "source")
         y = _values(target, "target")
         self.bridges_ = self._check_bridges(bridges, len(x), len(y))
+        flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
+                       "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}
+        flow = ConditionalFlow(**flow_kwargs)
+        flow.check_params()
         coupling = method.fit(x, y, self.bridges_)
         if not isinstance(coupling, Coupling):
             raise TypeError(f"{type(method).__name__}.fit must return a neurobridge.couplings.Coupling; got {type(coupling).__name__}")
         self.coupling_method_, self.coupling_ = method, coupling
         self.selection_ = coupling.log.get("selection")
         self.sampler_ = coupling.pair_sampler()
-        if self.pin_bridges and getattr(method, "pin_bridges", True):
+        if self.pin_bridges and getattr(method, "pin_bridges", True) and coupling.log.get("pin_bridges", True):
             self.sampler_ = PinnedBridges(self.sampler_, self.bridges_)
-        flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
-                       "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}
-        self.flow_ = ConditionalFlow(**flow_kwargs).fit(source, target, sampler=self.sampler_)
+        coupled = time.perf_counter()
+        self.flow_ = flow.fit(source, target, sampler=self.sampler_)
         self.d_source_, self.d_target_ = x.shape[1], y.shape[1]
-        self.fit_seconds_ = time.perf_counter() - start
+        done = time.perf_counter()
+        self.timings_ = {"coupling": coupled - start, "flow": done - coupled}
+        self.fit_seconds_ = done - start
         return self
 
     def _check_fitted(self):

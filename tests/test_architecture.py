@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "neurobridge"
 
 # Lower number = lower layer. A module may import its own layer or below, never above. Top-level private modules
-# (neurobridge._lazy, _io, _device, _params, _epochs, _procrustes, _training, ...) are layer 0.
+# (neurobridge._lazy, _io, _device, _epochs, _procrustes, _training, ...) are layer 0.
 LAYERS = {
     "assemblies": 1, "text": 1,
     "bridges": 2, "datasets": 2, "activations": 2,

@@ -2,6 +2,8 @@
 refused before anything is read."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,14 +23,14 @@ def good_nc(tmp_path):
 def test_truncated_netcdf_names_the_file(good_nc, keep):
     raw = good_nc.read_bytes()
     good_nc.write_bytes(raw[: int(len(raw) * keep)])
-    with pytest.raises(AssemblyError, match=rf"features: {good_nc} cannot be read as NetCDF .*truncated, corrupt or not NetCDF"):
+    with pytest.raises(AssemblyError, match=rf"{re.escape(str(good_nc))}.*(corrupt|truncated)"):
         load_features(good_nc)
 
 
 def test_text_file_named_nc(tmp_path):
     path = tmp_path / "notes.nc"
     path.write_text("these are not features\n")
-    with pytest.raises(AssemblyError, match=rf"features: {path} cannot be read as NetCDF"):
+    with pytest.raises(AssemblyError, match=rf"{re.escape(str(path))}.*(not a NetCDF|not NetCDF|as NetCDF)"):
         load_features(path)
 
 

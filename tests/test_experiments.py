@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.registry import EXPERIMENTS, run_experiment
+from neurobridge.experiments.driver import run_experiment
+from neurobridge.experiments.registry import EXPERIMENTS
 from neurobridge.experiments.results import COLUMNS, ResultStore, format_summary
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.driver import UnitsFailed
-from neurobridge.experiments.registry import run_experiment
+from neurobridge.experiments.driver import run_experiment
 from neurobridge.experiments.results import ResultStore, SettingsMismatch, format_summary, unit_key
 
 

@@ -24,7 +24,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from neurobridge._params import check_integer, check_number
+from neurobridge._validation import check_integer, check_number
 from neurobridge._procrustes import pad, rotation, scaling_stats
 
 __all__ = ["RegressionMap"]

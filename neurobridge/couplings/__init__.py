@@ -13,7 +13,13 @@ from .exemplar import ExemplarSampler, exemplar_coupling, nearest_exemplars
 from .errors import ConvergenceError, CouplingError
 from .methods import (
     METHODS,
+    AutoCoupling,
     BridgeOT,
+    GeodesicCoupling,
+    LabelSpreadingCoupling,
+    MapRefinedCoupling,
+    RegressionMapCoupling,
+    RelationCoupling,
     CouplingMethod,
     Exemplar,
     FusedGromovWasserstein,
@@ -42,7 +48,8 @@ from .solvers import exact, marginal_residuals, pot_sinkhorn, sinkhorn, solve
 __all__ = [
     "METHODS", "CouplingMethod",
     "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised", "GromovWasserstein", "FusedGromovWasserstein",
-    "MapCoupling", "RelativeCoupling",
+    "MapCoupling", "RelativeCoupling", "AutoCoupling", "MapRefinedCoupling", "RegressionMapCoupling", "GeodesicCoupling",
+    "LabelSpreadingCoupling", "RelationCoupling",
     "Coupling", "CouplingError", "ConvergenceError",
     "BridgeCost", "bridge_cost", "solve", "sinkhorn", "exact",
     "PlanSampler", "PinnedBridges", "ExemplarSampler", "sample_pairs", "hard_assignment", "pairs_for_epoch",

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from .._params import check_choice, check_integer, check_number, check_seed
+from .._validation import check_choice, check_integer, check_number, check_seed
 from .errors import CouplingError
 
 __all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail", "check_number",

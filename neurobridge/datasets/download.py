@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from neurobridge._io import atomic_write
 from neurobridge.datasets.locations import brainio_home, cache_dir, data_path
 from neurobridge.datasets.manifests import DataError, DataWarning, FileEntry, get_manifest
 
@@ -77,19 +77,14 @@ def download_entry(entry: FileEntry, directory: Path, *, progress: bool = True, 
     target = directory / entry.filename
     failures = []
     for url in entry.urls:
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=directory)
-        os.close(fd)
-        tmp_path = Path(tmp)
+        def fetch(tmp: str, url: str = url) -> None:
+            download_url(url, Path(tmp), timeout=timeout, progress=progress, desc=entry.filename)
+            verify_file(entry, Path(tmp))
+
         try:
-            download_url(url, tmp_path, timeout=timeout, progress=progress, desc=entry.filename)
-            verify_file(entry, tmp_path)
-            os.replace(tmp_path, target)
-            return target
+            return atomic_write(target, fetch)
         except DataError as err:
             failures.append(f"{url}: {err}")
-        finally:
-            if tmp_path.exists():
-                tmp_path.unlink()
     raise DataError(
         f"{entry.name}: could not download {entry.filename} (expected {entry.algorithm} {entry.checksum}).\n  "
         + "\n  ".join(failures)

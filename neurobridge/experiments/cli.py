@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from neurobridge.experiments.config import RunConfig
@@ -77,6 +78,11 @@ def _options(pairs) -> dict:
     return options
 
 
+_SCHEDULER_HELP = ("run the units as tasks on Dask distributed (extra 'distributed'): 'local' starts a LocalCluster "
+                   "on this machine, tcp://HOST:PORT connects to a running scheduler (e.g. one dask-jobqueue starts on "
+                   "SLURM); default: this machine's process pool")
+
+
 def add_experiment_commands(sub) -> None:
     from neurobridge.experiments.registry import EXPERIMENTS
 
@@ -92,6 +98,8 @@ def add_experiment_commands(sub) -> None:
     run.add_argument("--fresh", action="store_true", help="ignore finished units from an earlier run in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--option", action="append", metavar="KEY=VALUE", help="experiment-specific option (repeatable)")
+    run.add_argument("--scheduler", default=None, metavar="local|ADDRESS", help=_SCHEDULER_HELP + "; with 'local', --jobs "
+                     "sets the number of Dask workers")
     run.set_defaults(func=run_experiment_from_args)
     report = sub.add_parser("report", help="Markdown tables and the method's targets (met / missed) from a results.csv")
     report.add_argument("results", type=Path, help="a results.csv, or the --out folder that holds one")
@@ -100,20 +108,36 @@ def add_experiment_commands(sub) -> None:
     sweep = sub.add_parser("sweep", help="run several experiments from a JSON config file")
     sweep.add_argument("config", type=Path)
     sweep.add_argument("--out", type=Path, default=None, help="output folder (default: the config's 'out' or results/sweep)")
+    sweep.add_argument("--scheduler", default=None, metavar="local|ADDRESS", help=_SCHEDULER_HELP)
     sweep.set_defaults(func=_sweep)
 
 
+@contextmanager
+def _runner(scheduler, workers=None):
+    """No runner (this machine's process pool) without ``--scheduler``; otherwise the Dask driver on its client."""
+    if scheduler is None:
+        yield None
+        return
+    from functools import partial
+
+    from neurobridge.experiments.dask_driver import dask_client, run_with_dask
+
+    with dask_client(scheduler, workers=workers) as client:
+        yield partial(run_with_dask, client=client)
+
+
 def run_experiment_from_args(args) -> int:
-    from neurobridge.experiments.driver import UnitsFailed
-    from neurobridge.experiments.registry import run_experiment
+    from neurobridge.experiments.driver import UnitsFailed, run_experiment
 
     options = _options(args.option)
     if "jobs" in options:
         raise ValueError("give the number of worker processes as --jobs N, not --option jobs=N")
     config = _make_config(args.experiment, args.fractions, args.seeds, args.methods, args.quick, args.out, args.device,
                           not args.no_progress, not args.fresh, {"jobs": args.jobs, **options})
+    scheduler = getattr(args, "scheduler", None)
     try:
-        run_experiment(config, echo=True)
+        with _runner(scheduler, workers=args.jobs or None) as runner:
+            run_experiment(config, echo=True, runner=runner)
     except UnitsFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -148,8 +172,8 @@ _SWEEP_KEYS = {"experiment": str, "fractions": list, "seeds": list, "methods": l
 def _sweep(args) -> int:
     """Config: ``{"out": "results/sweep", "runs": [{"experiment": "digits", "fractions": [...], "seeds": [...],
     "methods": [...], "quick": false, "options": {...}}, ...]}``. Every run is checked before the first starts."""
-    from neurobridge.experiments.driver import UnitsFailed
-    from neurobridge.experiments.registry import EXPERIMENTS, run_experiment
+    from neurobridge.experiments.driver import UnitsFailed, run_experiment
+    from neurobridge.experiments.registry import EXPERIMENTS
 
     path = Path(args.config)
     try:
@@ -184,11 +208,12 @@ def _sweep(args) -> int:
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
     failed = []
-    for config in configs:
-        try:
-            run_experiment(config, echo=True)
-        except UnitsFailed as err:
-            failed.append(str(err))
+    with _runner(getattr(args, "scheduler", None)) as runner:
+        for config in configs:
+            try:
+                run_experiment(config, echo=True, runner=runner)
+            except UnitsFailed as err:
+                failed.append(str(err))
     if failed:
         print("error: " + "\n".join(failed), file=sys.stderr)
         return 1

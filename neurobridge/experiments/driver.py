@@ -4,8 +4,8 @@
 one line naming what differs), runs the units not yet done, and writes results.csv/.nc, failures.csv,
 timings.csv, the metric plots and the summary. The unit itself (:func:`neurobridge.experiments.units.run_unit`)
 does not know which driver runs it: a process pool takes units by exclusive claim files, and another backend (e.g.
-Dask distributed) can call :func:`open_run` once and then submit :func:`run_one` per unit, which needs only the
-experiment name, the config and the unit.
+Dask distributed, :mod:`neurobridge.experiments.dask_driver`) calls :func:`open_run` once and then runs one task
+per unit, which needs only the experiment name, the config and the unit.
 """
 from __future__ import annotations
 
@@ -162,9 +162,13 @@ def open_run(config: RunConfig) -> ResultStore:
     return store
 
 
-def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
+def run_experiment(config: RunConfig, *, echo: bool = False, runner=None) -> pd.DataFrame:
     """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
-    return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed."""
+    return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed.
+
+    ``runner(name, config, store)`` runs and stores the units not yet done somewhere else than this machine's
+    process pool, e.g. ``functools.partial(run_with_dask, client=client)`` on a Dask cluster
+    (:mod:`neurobridge.experiments.dask_driver`)."""
     from neurobridge.experiments.plots import plot_metrics
     from neurobridge.experiments.registry import EXPERIMENTS
 
@@ -173,7 +177,9 @@ def run_experiment(config: RunConfig, *, echo: bool = False) -> pd.DataFrame:
     experiment = experiment_for(config.experiment)
     start = time.perf_counter()
     jobs = _jobs(config)
-    if jobs > 1:
+    if runner is not None:
+        runner(config.experiment, config, store)
+    elif jobs > 1:
         _run_parallel(config.experiment, config, store, jobs)
     else:
         run_with_store(experiment, config, store)

@@ -1,6 +1,8 @@
 """``neurobridge run majaj``: biological-to-artificial alignment on MajajHong2015.
 
-Source: trial-level IT (``--option region=V4`` for V4) responses, one point per trial. Target: a model layer's
+Source: IT (``--option region=V4`` for V4) responses, one point per trial (``--option source=trials``, the default on
+the slice) or per image, repetitions averaged (``source=averaged``, the default on the public data: 148,480 trials
+would make the global plan a 148,480 x 3,200 matrix). Target: a model layer's
 activations on the same HvM images. Offline this is a small seeded, randomly initialised CNN on 64x64 grey images
 (``--option model=random-cnn``, layer ``pool``); with network access any torchvision/timm model works
 (``--option model=torchvision:alexnet --option layer=features.12``). Data: the real 25-image slice
@@ -58,6 +60,12 @@ def neural_data(config: RunConfig):
     variant = config.options.get("data", "slice25")
     region = config.options.get("region", "IT")
     return load(f"majajhong2015.{variant}", region=region, average=False)
+
+
+def source_kind(config: RunConfig) -> str:
+    """``"trials"`` or ``"averaged"``: the option, else trials on the slice and averaged images on larger data."""
+    default = "trials" if config.options.get("data", "slice25") == "slice25" else "averaged"
+    return str(config.options.get("source", default))
 
 
 def model_layer(config: RunConfig, stimulus_ids):
@@ -130,25 +138,27 @@ class MajajExperiment(Experiment):
         return {"flow": self.flow(config), "models": {}, "transform_samples": 8,
                 "data": {"variant": config.options.get("data", "slice25"), "region": config.options.get("region", "IT"),
                          "model": str(config.options.get("model", "random-cnn")), "layer": config.options.get("layer"),
-                         "model_seed": int(config.options.get("model_seed", 0))}}
+                         "model_seed": int(config.options.get("model_seed", 0)), "source": source_kind(config)}}
 
     @staticmethod
     def flow(config: RunConfig) -> dict:
         return {**FLOW, "steps": 400} if config.quick else FLOW
 
     def setup(self, config: RunConfig) -> MajajContext:
+        from neurobridge.assemblies import average_repetitions
         from neurobridge.evaluate import LinearProbe
 
         neural = neural_data(config)
         stimuli = np.array(list(dict.fromkeys(neural.coords["stimulus_id"].values)))
         model = model_layer(config, stimuli)
         model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[np.flatnonzero(neural.coords["stimulus_id"].values == s)[0] for s in stimuli]]))
-        trial_stimulus = neural.coords["stimulus_id"].values
+        points = average_repetitions(neural) if source_kind(config) == "averaged" else neural
+        trial_stimulus = points.coords["stimulus_id"].values
         row_of = {s: i for i, s in enumerate(stimuli)}
         trial_row = np.array([row_of[s] for s in trial_stimulus])
         categories = model.coords["category_name"].values
         y = model.values.astype(np.float32)
-        return MajajContext(neural, model, neural.values.astype(np.float32), y, stimuli, categories, trial_stimulus, trial_row,
+        return MajajContext(neural, model, points.values.astype(np.float32), y, stimuli, categories, trial_stimulus, trial_row,
                             categories[trial_row], LinearProbe().fit(y, categories))
 
     def bridges(self, context: MajajContext, fraction: float, seed: int):

@@ -101,7 +101,9 @@ EXPERIMENTS = {
             quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
             options={"model_seed": _SEEDS["model_seed"], "data": (("slice25", "public"), "MajajHong2015 variant"),
-                     "region": (("IT", "V4"), "recorded region"), "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
+                     "region": (("IT", "V4"), "recorded region"),
+                     "source": (("trials", "averaged"), "source points: trials, or repetition-averaged images (default: trials on slice25, averaged on public data)"),
+                     "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
                      "layer": ("text", "the model layer")},
         ),
     )
@@ -109,11 +111,6 @@ EXPERIMENTS = {
 
 
 
-def run_experiment(config, *, echo: bool = False):
-    """Run ``config``; see :func:`neurobridge.experiments.driver.run_experiment`."""
-    from neurobridge.experiments.driver import run_experiment as drive
-
-    return drive(config, echo=echo)
 
 
 def check_options(name: str, options: dict) -> dict:
@@ -136,3 +133,11 @@ def check_options(name: str, options: dict) -> dict:
         elif not isinstance(value, str) or not value:
             raise ValueError(f"option {key} must be a non-empty string; got {value!r}")
     return options
+
+
+def __getattr__(name):
+    if name == "run_experiment":
+        from neurobridge.experiments.driver import run_experiment
+
+        return run_experiment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -70,13 +70,6 @@ def _prompts(names):
     return prompts.values.astype(np.float32), prompts.coords["label"].values
 
 
-def _prompts(names):
-    from neurobridge.text import class_prompt_embeddings
-
-    prompts = class_prompt_embeddings(names, templates=TEMPLATES)
-    return prompts.values.astype(np.float32), prompts.coords["label"].values
-
-
 def _fingerprint(path) -> dict | None:
     """The path and the sha1 of the file's bytes, so that a changed file at the same path changes the units' keys."""
     import hashlib

@@ -3,12 +3,11 @@ crash mid-write never leaves a truncated checkpoint behind."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .._io import CorruptFileError, read_torch
+from .._io import CorruptFileError, atomic_write, read_torch
 
 __all__ = ["CHECKPOINT_NAME", "atomic_save", "read_checkpoint"]
 
@@ -17,17 +16,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
     """``torch.save(obj, path)`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def read_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> dict:

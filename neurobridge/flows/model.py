@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from .._device import resolve_device
-from .._io import CorruptFileError, read_torch
+from .._io import CorruptFileError, atomic_write, read_torch
 from .._validation import check_float, check_int, check_seed
 from ..assemblies import NEUROID, PRESENTATION
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint
@@ -487,11 +486,9 @@ def _check_resumable(saved: dict, current: dict) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """``write(file)`` on a binary file handle, through :func:`neurobridge._io.atomic_write`."""
+    def _write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, _write)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import xarray as xr
 
 from neurobridge._device import resolve_device
 from neurobridge._validation import check_seed
-from neurobridge._io import CorruptFileError, read_torch
+from neurobridge._io import CorruptFileError, atomic_write, read_torch
 from neurobridge.models._data import as_images, as_labels, fingerprint, label_coord, merge_config
 from neurobridge.models.classifier import ImageClassifier, resolve_classifier_config, train_classifier
 from neurobridge.models.vae import LABEL_VAE_DEFAULTS, ImageVAE, LabelVAE, resolve_image_vae_config, train_image_vae, train_label_vae
@@ -84,15 +83,7 @@ def _save(model, path: Path, key: str) -> None:
     info = {k: v for k, v in model.training_info.items() if k not in ("cache_path", "from_cache")}
     record = {"format": CACHE_FORMAT, "kind": model.kind, "key": key, "config": model.config, "state_dict": state,
               "training_info": json.loads(json.dumps(info, default=float))}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(record, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: torch.save(record, tmp))
 
 
 def _load(path: Path, kind: str, key: str, device: torch.device):

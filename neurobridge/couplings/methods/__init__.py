@@ -3,25 +3,37 @@
 Adding a method: one module here with a :class:`CouplingMethod` subclass, one import line and one entry below.
 """
 from ._base import CouplingMethod
+from .auto import AutoCoupling
 from .bridge_ot import BridgeOT
 from .exemplar import Exemplar
 from .fgw import FusedGromovWasserstein
+from .geodesic import GeodesicCoupling
 from .gw import GromovWasserstein
+from .label_spreading import LabelSpreadingCoupling
 from .map import MapCoupling
+from .map_refined import MapRefinedCoupling, RegressionMapCoupling
 from .minibatch_bridge_ot import MinibatchBridgeOT
+from .relation import RelationCoupling
 from .relative import RelativeCoupling
 from .supervised import Supervised
 
 METHODS: dict[str, type] = {
+    "auto": AutoCoupling,
     "bridge-ot": BridgeOT,
     "minibatch-bridge-ot": MinibatchBridgeOT,
     "exemplar": Exemplar,
     "supervised": Supervised,
+    "map-refined": MapRefinedCoupling,
+    "regression-map": RegressionMapCoupling,
+    "geodesic": GeodesicCoupling,
+    "label-spreading": LabelSpreadingCoupling,
+    "relation": RelationCoupling,
     "gw": GromovWasserstein,
     "fgw": FusedGromovWasserstein,
     "map": MapCoupling,
     "relative": RelativeCoupling,
 }
 
-__all__ = ["CouplingMethod", "METHODS", "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised", "GromovWasserstein",
-           "FusedGromovWasserstein", "MapCoupling", "RelativeCoupling"]
+__all__ = ["CouplingMethod", "METHODS", "AutoCoupling", "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised",
+           "MapRefinedCoupling", "RegressionMapCoupling", "GeodesicCoupling", "LabelSpreadingCoupling", "RelationCoupling",
+           "GromovWasserstein", "FusedGromovWasserstein", "MapCoupling", "RelativeCoupling"]
