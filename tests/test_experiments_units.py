@@ -330,3 +330,20 @@ def test_targets_met_and_missed():
     text = format_targets(pd.DataFrame(rows))
     assert text.count("| met |") == 4 and text.count("| MISSED |") == 3
     assert format_targets(pd.DataFrame(rows[:0], columns=list(rows[0]))) == "(no target can be checked from this table)"
+
+
+def test_report_prints_the_targets_of_the_default_and_the_papers_method(tmp_path, capsys):
+    from neurobridge.cli import main
+
+    rows = []
+    for method, value in (("auto", 0.9), ("bridge-ot", 0.7), ("e2e-cnn", 0.8), ("supervised-flow", 0.6)):
+        rows.append({"experiment": "digits", "method": method, "fraction": 0.05, "seed": 0,
+                     "metric": "recognition_accuracy", "value": value})
+    path = tmp_path / "results.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    auto = out.split("targets of auto")[1].split("targets of bridge-ot")[0]
+    paper = out.split("targets of bridge-ot")[1]
+    assert "| target | fraction | auto |" in auto and auto.count("| met |") == 2
+    assert "| target | fraction | bridge-ot |" in paper and paper.count("| MISSED |") == 1

@@ -224,7 +224,7 @@ def _report(args) -> int:
     import pandas as pd
 
     from neurobridge.experiments.results import COLUMNS
-    from neurobridge.experiments.targets import format_targets, markdown_table
+    from neurobridge.experiments.targets import METHODS_CHECKED, format_targets, markdown_table
 
     path = args.results / "results.csv" if args.results.is_dir() else args.results
     if not path.is_file():
@@ -252,5 +252,7 @@ def _report(args) -> int:
                                  f"it has {', '.join(sorted(part['metric'].unique()))}")
         for metric in metrics or sorted(part["metric"].unique()):
             print(f"### {experiment}: {metric} (mean ± sd over seeds)\n\n{markdown_table(part, metric)}\n")
-        print(f"### {experiment}: targets\n\n{format_targets(part)}\n")
+        checked = [m for m in METHODS_CHECKED if m in set(part["method"])] or ["bridge-ot"]
+        for method in checked:
+            print(f"### {experiment}: targets of {method}\n\n{format_targets(part, method)}\n")
     return 0

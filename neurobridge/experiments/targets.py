@@ -1,7 +1,7 @@
 """The method's claims as checks on a results table (issue targets), reported as met or missed, never asserted.
 
-For an image-label experiment (digits, MNIST), with ``method`` = bridge-OT + flow (``bridge-ot``) and the
-end-to-end baselines ``e2e-*`` trained on the same labelled fraction:
+For an image-label experiment (digits, MNIST), with ``method`` a flow method (the default ``auto``, or the paper's
+``bridge-ot``) and the end-to-end baselines ``e2e-*`` trained on the same labelled fraction:
 
 1. recognition at fractions 0.01, 0.05, 0.1: the method beats the best end-to-end baseline;
 2. recognition at 0.2: within 1 point of the best end-to-end baseline;
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["check_targets", "format_targets", "markdown_table"]
+__all__ = ["check_targets", "format_targets", "markdown_table", "METHODS_CHECKED"]
 
 
 def _means(table: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -58,14 +58,19 @@ def check_targets(table: pd.DataFrame, method: str = "bridge-ot") -> list[dict]:
     return out
 
 
+METHODS_CHECKED = ("auto", "bridge-ot")
+"""The methods whose targets ``neurobridge report`` prints: the default and the paper's method."""
+
+
 def format_targets(table: pd.DataFrame, method: str = "bridge-ot") -> str:
+    """The targets of ``method`` as a Markdown table (met / MISSED per row)."""
     lines = []
     for row in check_targets(table, method):
         verdict = "met" if row["met"] else "MISSED"
         lines.append(f"| {row['target']} | {row['fraction']:g} | {row['value']:.3f} | {row['reference']:.3f} | {verdict} |")
     if not lines:
         return "(no target can be checked from this table)"
-    return "| target | fraction | bridge-ot | reference | verdict |\n|---|---|---|---|---|\n" + "\n".join(lines)
+    return f"| target | fraction | {method} | reference | verdict |\n|---|---|---|---|---|\n" + "\n".join(lines)
 
 
 def markdown_table(table: pd.DataFrame, metric: str) -> str:
