@@ -31,6 +31,8 @@ import torch
 
 from ._checks import as_points
 from .errors import CouplingError
+from . import kernels
+from .kernels import _rows_per_tile
 
 __all__ = [
     "METRICS",
@@ -47,7 +49,6 @@ __all__ = [
 
 METRICS = ("cosine", "euclidean", "sqeuclidean")
 MODES = ("exact", "class", "softmin")
-_CPU_TILE_ELEMENTS = 1_048_576
 
 
 def _check_metric(metric: str) -> str:
@@ -89,20 +90,6 @@ def exemplar_cost(points: torch.Tensor, exemplars: torch.Tensor, metric: str = "
     return d.div_(scale), scale
 
 
-def _rows_per_tile(n_cols: int, bytes_per_entry: int, memory_budget_mb: float, device: torch.device) -> int:
-    if not memory_budget_mb > 0:
-        raise CouplingError(f"memory_budget_mb must be > 0; got {memory_budget_mb!r}")
-    budget_rows = int(memory_budget_mb * 2**20 // max(1, n_cols * bytes_per_entry))
-    if budget_rows < 1:
-        raise CouplingError(
-            f"memory_budget_mb={memory_budget_mb} cannot hold one row of {n_cols} entries "
-            f"({n_cols * bytes_per_entry / 2**20:.2f} MiB); raise memory_budget_mb"
-        )
-    if device.type == "cpu":
-        return max(1, min(budget_rows, max(8, _CPU_TILE_ELEMENTS // n_cols)))
-    return budget_rows
-
-
 def min_plus(
     A: torch.Tensor,
     B: torch.Tensor,
@@ -123,8 +110,6 @@ def min_plus(
     :mod:`neurobridge.couplings.kernels`. With ``return_argmin=True`` also returns the ``n x m`` int32 index of the
     ``k`` that realised each minimum (the smallest one on ties).
     """
-    from . import kernels
-
     if method not in kernels.METHODS:
         raise CouplingError(f"min_plus: method must be one of {kernels.METHODS}; got {method!r}")
     A, B = kernels.check_operands(A, B)
