@@ -35,11 +35,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import xarray as xr
 from sklearn.base import BaseEstimator
 
-from neurobridge._validation import check_choice, check_integer, check_number, check_seed
-from neurobridge.assemblies import validate
+from neurobridge._validation import check_choice, check_integer, check_number, check_points, check_seed
 
 __all__ = ["Aligner", "COUPLINGS", "PinnedBridges"]
 
@@ -57,19 +55,6 @@ def __getattr__(name):
 
         return PinnedBridges
     raise AttributeError(f"module 'neurobridge.align' has no attribute {name!r}")
-
-
-def _values(data, name: str) -> np.ndarray:
-    if isinstance(data, xr.DataArray):
-        return np.asarray(validate(data, name=name).values, dtype=np.float32)
-    if isinstance(data, (str, bytes)) or data is None:
-        raise TypeError(f"{name} must be a 2-D array (points x features) or an assembly; got {type(data).__name__}")
-    array = np.asarray(data, dtype=np.float32)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (points x features) or an assembly; got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values; drop or impute them first")
-    return array
 
 
 class Aligner(BaseEstimator):
@@ -218,8 +203,8 @@ class Aligner(BaseEstimator):
 
         method = self._check_params()
         start = time.perf_counter()
-        x = _values(source, "source")
-        y = _values(target, "target")
+        x = check_points(source, "source", dtype=np.float32)
+        y = check_points(target, "target", dtype=np.float32)
         self.bridges_ = self._check_bridges(bridges, len(x), len(y))
         flow_kwargs = {"network": self.flow, "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
                        "device": self.device, "seed": self.seed, "progress": self.progress, **(self.flow_kwargs or {})}

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurobridge._validation import check_images, pixel_max  # noqa: F401  (pixel_max kept importable here)
+from neurobridge._validation import check_images, check_labels
 
 
 
@@ -18,15 +18,9 @@ def as_images(images, *, name: str = "images", image_shape: tuple[int, int] | No
 
 
 def as_labels(labels, n: int | None = None, *, name: str = "labels") -> np.ndarray:
-    """Return a 1-D label array (from an array or a torch tensor), checked against ``n`` rows when given."""
-    if hasattr(labels, "detach"):
-        labels = labels.detach().cpu().numpy()
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one label per row); got shape {labels.shape}")
-    if n is not None and len(labels) != n:
-        raise ValueError(f"{name} has {len(labels)} entries; expected {n}, one per image")
-    return labels
+    """A 1-D label array (from an array or a torch tensor) with ``n`` entries when given
+    (:func:`neurobridge._validation.check_labels`)."""
+    return check_labels(labels, n, name)
 
 
 def label_coord(data, label: str, name: str):
