@@ -9,7 +9,7 @@ Couplings only (no flows): per labelled fraction and seed, the digits experiment
 For each unit it fits every default label-matched candidate on the whole pools and measures its *plan class
 agreement* (:func:`neurobridge.couplings.plan_match_accuracy`, the expectation of the experiment's sampled
 ``coupling_match_accuracy``; the supervised-only candidate has no plan and samples the bridges themselves, which
-agree by construction, so it shows as ``-``), then runs ``AutoCoupling`` as it was at ``--before`` (a git commit,
+agree by construction, so it shows as ``- (bridge pairs)``, as does ``auto`` where it chose it), then runs ``AutoCoupling`` as it was at ``--before`` (a git commit,
 loaded from ``git show``) and as it is now, and records what each chose, the plan agreement of its coupling and
 its wall time. The timings are ratios in the same run (``before / now``) on the same machine.
 
@@ -116,7 +116,8 @@ def profile(context, fractions, versions) -> list[dict]:
         row = {"fraction": fraction, "bridges": len(bridges)}
         for version, module in versions.items():
             coupling, seconds = timed_fit(module.AutoCoupling(), x, y, bridges)
-            row[version] = {"seconds": seconds, "selected": coupling.log["selected"]}
+            row[version] = {"seconds": seconds, "selected": coupling.log["selected"],
+                            "candidate_seconds": {n: r["seconds"] for n, r in coupling.log["selection"].items()}}
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -138,7 +139,7 @@ def summary(rows: list[dict], versions) -> str:
             def cell(values):
                 values = np.asarray(values, dtype=float)
                 if np.isnan(values).all():
-                    return "-"
+                    return "- (bridge pairs)"
                 return f"{np.nanmean(values):.3f} +- {np.nanstd(values, ddof=1) if len(values) > 1 else 0:.3f}"
 
             cand = [cell([r["candidates"][n]["agreement"] for r in rs]) for n in names]
