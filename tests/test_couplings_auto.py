@@ -36,19 +36,20 @@ def test_auto_picks_map_refined_on_a_paired_linear_problem_and_the_best_mean_sco
     assert coupling.log["bridge_type"] == "paired" and coupling.log["score"] == "partner_retrieval"
     means = {name: row["mean"] for name, row in selection.items()}
     assert selection["map-refined"]["chosen"] and means["map-refined"] == max(means.values())
-    assert all(len(row["scores"]) == 3 for row in selection.values())
+    assert coupling.log["repeats"] == 2 and coupling.log["rule"] == "one-se"  # 30 bridges: 2 repeats reach 40 scored
+    assert all(len(row["scores"]) == 3 * coupling.log["repeats"] for row in selection.values())
     assert means["map-refined"] > means["bridge-ot"] + 0.3
 
 
 def test_auto_never_picks_a_candidate_worse_on_held_out_bridges():
     x, y, bridges = _moons()
     names = ["bridge-ot", "geodesic", "label-spreading", "supervised"]
-    strict = AutoCoupling(names, folds=3, tolerance=0.0).fit(x, y, bridges)
+    strict = AutoCoupling(names, folds=3, repeats=1, rule="tolerance", tolerance=0.0).fit(x, y, bridges)
     selection = strict.log["selection"]
     assert strict.log["bridge_type"] == "label"
     assert all(selection[strict.log["selected"]]["mean"] >= row["mean"] for row in selection.values())
     assert sum(row["chosen"] for row in selection.values()) == 1
-    tolerant = AutoCoupling(names, folds=3, tolerance=0.5).fit(x, y, bridges)
+    tolerant = AutoCoupling(names, folds=3, repeats=1, rule="tolerance", tolerance=0.5).fit(x, y, bridges)
     chosen = tolerant.log["selected"]
     best = max(row["mean"] for row in tolerant.log["selection"].values())
     assert tolerant.log["selection"][chosen]["mean"] >= best - 0.5
@@ -110,3 +111,124 @@ def test_bridges_to_a_single_target_fall_back_to_the_first_candidate_with_a_warn
     with pytest.warns(RuntimeWarning, match="single target point"):
         coupling = AutoCoupling(["bridge-ot-softmin", "supervised"]).fit(x, y, one)
     assert coupling.log["selected"] == "bridge-ot-softmin" and coupling.log["selection"]["bridge-ot-softmin"]["chosen"]
+
+
+class _OraclePlan:
+    """A test candidate that knows the pools' true classes: its plan puts share ``q`` of each row's mass on the row's
+    class (spread evenly) and the rest uniformly; ``q`` cycles through ``qualities``, one value per fit."""
+
+    pin_bridges = True
+
+    def __init__(self, source_labels, target_labels, qualities):
+        self.ls, self.lt, self.qualities, self.calls = np.asarray(source_labels), np.asarray(target_labels), list(qualities), 0
+
+    def fit(self, x, y, bridges):
+        from neurobridge.couplings import Coupling
+
+        q = self.qualities[self.calls % len(self.qualities)]
+        self.calls += 1
+        same = (self.ls[:, None] == self.lt[None, :]).astype(float)
+        plan = q * same / same.sum(1, keepdims=True) + (1 - q) / len(self.lt)
+        return Coupling(plan=plan / len(self.ls), method="oracle")
+
+
+def _blobs(n=90, count=30, seed=0):
+    from sklearn.datasets import make_blobs
+
+    x, lx = make_blobs(n, centers=3, random_state=seed)
+    y, ly = make_blobs(n, n_features=3, centers=3, random_state=seed + 1)
+    return x, y, lx, ly, Bridges.from_labels(lx, ly, count=count, seed=seed)
+
+
+def test_one_se_rule_keeps_the_preferred_candidate_when_the_better_mean_is_within_noise():
+    x, y, lx, ly, bridges = _blobs()
+    make = lambda: {"preferred": _OraclePlan(lx, ly, [0.3]), "noisy": _OraclePlan(lx, ly, [1.0, 0.0])}
+    coupling = AutoCoupling(make(), folds=3).fit(x, y, bridges)
+    row = coupling.log["selection"]["preferred"]
+    assert coupling.log["selected"] == "preferred" and coupling.log["rule"] == "one-se"
+    assert coupling.log["selection"]["noisy"]["mean"] > row["mean"] + 0.1  # the noisy one has the better mean ...
+    assert row["gap"] > 0.1 and row["se"] > row["gap"] and row["margin"] == row["se"]  # ... but within one SE
+    assert coupling.log["repeats"] == 2 and all(len(r["scores"]) == 6 and r["held_out"] == 60 for r in coupling.log["selection"].values())
+    fixed = AutoCoupling(make(), folds=3, rule="tolerance").fit(x, y, bridges)
+    assert fixed.log["selected"] == "noisy" and fixed.log["selection"]["preferred"]["margin"] == 0.02
+
+
+def test_one_se_rule_takes_the_better_candidate_when_the_difference_is_clear():
+    x, y, lx, ly, bridges = _blobs()
+    coupling = AutoCoupling({"preferred": _OraclePlan(lx, ly, [0.3]), "better": _OraclePlan(lx, ly, [0.95, 1.0])}).fit(x, y, bridges)
+    row = coupling.log["selection"]["preferred"]
+    assert coupling.log["selected"] == "better"
+    assert row["gap"] > 0.4 and row["gap"] > row["margin"] >= 0.02
+
+
+def test_standard_error_is_the_corrected_paired_one():
+    import statistics
+
+    auto = AutoCoupling(["label-spreading", "bridge-ot"], tolerance=0.0)
+    scores = {"label-spreading": [0.8, 0.9, 0.7, 0.75], "bridge-ot": [0.9, 0.95, 0.9, 0.7]}
+    chosen, stats = auto._choose(auto._candidates("label"), scores, {}, folds=3)
+    diffs = [b - a for a, b in zip(scores["label-spreading"], scores["bridge-ot"])]
+    se = statistics.stdev(diffs) * (1 / 4 + 1 / 2) ** 0.5
+    assert stats["label-spreading"]["se"] == pytest.approx(se) and stats["bridge-ot"]["se"] == 0.0
+    assert stats["label-spreading"]["gap"] == pytest.approx(statistics.mean(diffs))
+    assert chosen == ("label-spreading" if statistics.mean(diffs) <= se else "bridge-ot") == "label-spreading"
+    strict = AutoCoupling(["label-spreading", "bridge-ot"], rule="tolerance", tolerance=0.0)
+    assert strict._choose(strict._candidates("label"), scores, {}, folds=3)[0] == "bridge-ot"
+
+
+def test_label_folds_are_stratified_and_unseen_classes_are_not_scored():
+    x, y, lx, ly, bridges = _blobs(count=12)
+    auto = AutoCoupling(folds=3)
+    fold, labels = auto.fold_ids(bridges), np.asarray(bridges.labels)
+    for c in np.unique(labels):
+        assert len(set(fold[labels == c].tolist())) == 3  # 4 bridges per class: every fold holds one out
+    single = Bridges.from_indices([0, 1, 2, 3], [0, 1, 2, 3], labels=[0, 1, 2, 2], n_source=90, n_target=90, match="label")
+    fold = auto.fold_ids(single)
+    scored = np.zeros(4, dtype=bool)
+    for f in np.unique(fold):
+        scored |= auto._scored(fold, f, np.array([0, 1, 2, 2]))
+    assert scored.tolist() == [False, False, True, True]
+
+
+def test_one_bridge_per_class_cannot_be_validated_and_keeps_the_first_candidate():
+    x, y, lx, ly, _ = _blobs()
+    one_each = Bridges.from_labels(lx, ly, count=3, seed=0)
+    with pytest.warns(RuntimeWarning, match="single bridge"):
+        coupling = AutoCoupling(["geodesic", "supervised"]).fit(x, y, one_each)
+    assert coupling.log["selected"] == "geodesic" and coupling.log["validated"] is False
+    assert all(row["held_out"] == 0 for row in coupling.log["selection"].values())
+
+
+def test_label_matched_auto_is_deterministic_under_its_seed():
+    x, y, lx, ly, bridges = _blobs(count=12)
+    names = ["bridge-ot", "supervised"]
+    runs = [AutoCoupling(names, seed=s).fit(x, y, bridges) for s in (3, 3, 4)]
+    strip = lambda c: {n: (r["scores"], r["se"], r["chosen"]) for n, r in c.log["selection"].items()}
+    assert strip(runs[0]) == strip(runs[1])
+    np.testing.assert_array_equal(runs[0].plan_numpy(), runs[1].plan_numpy())
+    assert runs[0].log["repeats"] == 4  # 12 scored held-out bridges per split: 4 repeats reach 40
+    assert strip(runs[0]) != strip(runs[2])  # another seed draws other folds
+
+
+def test_bridge_ot_candidates_are_the_bridge_ot_method():
+    from neurobridge.couplings.methods import BridgeOT
+    from neurobridge.couplings.methods.auto import BridgeCostCoupling, default_candidates
+
+    candidates = default_candidates("paired")
+    assert type(candidates["bridge-ot"]) is BridgeOT and candidates["bridge-ot"].cost == "exact"
+    assert type(candidates["bridge-ot-softmin"]) is BridgeOT and candidates["bridge-ot-softmin"].cost == "softmin"
+    x, y, bridges = _linear_paired(80)
+    alias = BridgeCostCoupling("softmin", epsilon=0.05)
+    assert isinstance(alias, BridgeOT) and alias.mode == "softmin" and alias.get_params()["mode"] == "softmin"
+    np.testing.assert_array_equal(alias.fit(x, y, bridges).plan_numpy(),
+                                  BridgeOT(cost="softmin", epsilon=0.05).fit(x, y, bridges).plan_numpy())
+
+
+def test_bad_repeats_and_rule_are_named():
+    x, y, bridges = _linear_paired(60)
+    with pytest.raises(CouplingError, match="repeats"):
+        AutoCoupling(repeats=0).fit(x, y, bridges)
+    with pytest.raises(CouplingError, match="repeats"):
+        AutoCoupling(repeats="many").fit(x, y, bridges)
+    with pytest.raises(CouplingError, match="rule"):
+        AutoCoupling(rule="best").fit(x, y, bridges)

@@ -1,48 +1,76 @@
-r"""``coupling="auto"``: choose the coupling by k-fold validation over the bridges.
+r"""``coupling="auto"``: choose the coupling by repeated k-fold validation over the bridges.
 
-The bridges are split into ``folds`` groups by their target point (so a held-out bridge's partner is never a
-training bridge's partner: with several trials of one stimulus, all of them are held out together). For each fold
-every candidate is fitted on the other bridges, on validation pools that keep the search cheap, and scored on the
-held-out bridges. Label-matched bridges: each pool holds its bridge points plus a seeded random subsample of its
-unlabelled points, ``label_validation_size`` points in all. Paired bridges: the full pools when both hold at most
-``validation_size`` points, else the bridge points alone (every source then has its partner in the target pool; a
-random subsample would drop most partners, and balanced OT would have to send those sources elsewhere):
+**Folds.** The bridges are split into ``folds`` groups by their target point (so a held-out bridge's partner is never
+a training bridge's partner: with several trials of one stimulus, all of them are held out together). Label-matched
+bridges are dealt class by class (stratified k-fold), so that a class with several bridges has some in training and
+some held out. The split is repeated ``repeats`` times with fresh seeded shuffles (repeated k-fold; ``"auto"``: enough
+repeats for at least :data:`MIN_EVALUATIONS` scored held-out bridges, at most :data:`MAX_AUTO_REPEATS`).
+
+**Validation problems.** For each fold every candidate is fitted on the other bridges, on validation pools that keep
+the search cheap, and scored on the held-out bridges. Label-matched bridges: each pool holds its bridge points plus a
+seeded random subsample of its unlabelled points, ``label_validation_size`` points in all. Paired bridges: the full
+pools when both hold at most ``validation_size`` points, else the bridge points alone (every source then has its
+partner in the target pool; a random subsample would drop most partners, and balanced OT would have to send those
+sources elsewhere). Scores:
 
 - paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row, among the held-out
   target exemplars, puts its largest entry on the true partner (for a map: whose mapped point is nearest to it).
   Restricting to the held-out targets keeps the score fair to keypoint-guided candidates, which by construction never
   send an unlabelled point to a training bridge's target;
 - label-matched bridges: *class agreement*, the plan's mass from held-out source exemplars to held-out target
-  exemplars of the same class, over its mass to all held-out target exemplars (a map: the class of the nearest
-  held-out target exemplar).
+  exemplars of the same class, over its mass to all those held-out target exemplars (a map: the class of the nearest
+  held-out target exemplar). Only held-out bridges whose class also has a training bridge are scored (source rows and
+  target columns alike): the final fit sees a bridge of every class, so a held-out class without one poses a different
+  problem (discovering an unseen class), whose score says nothing about the candidates on the real one. A fold with no
+  such bridge is not fitted. With one bridge per class nothing can be scored; the first candidate is then fitted
+  without validation, with a warning.
 
 The supervised-only candidate has no plan; it is scored as the bridges alone would predict: a held-out source point
-takes the partner of its nearest training bridge (its class, or the held-out target nearest that partner). During validation each candidate's OT step is
-solved to a marginal error of 1e-3 in at most 3,000 iterations (the final fit uses the candidate as given). The
-earliest candidate in ``candidates`` whose mean score is within ``tolerance`` of the best wins; it is fitted once on all bridges and its
-Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "scores", "chosen"}}`` and
-``log["selected"]`` = the winner's name. This is scikit-learn's habit of choosing defaults by validation
-(``RidgeCV``, ``GridSearchCV``) applied to the coupling.
+takes the partner of its nearest training bridge (its class, or the held-out target nearest that partner). During
+validation each candidate's OT step is solved to a marginal error of 1e-3 in at most 3,000 iterations (the final fit
+uses the candidate as given).
+
+**Choice** (``rule="one-se"``, the default): the one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements
+of Statistical Learning*, 2nd ed., sec. 7.10): among the candidates whose mean score is within one standard error of
+the best mean, the earliest in ``candidates`` (the preference order) wins. The standard error of candidate ``c`` is
+that of its *paired* difference to the best candidate over the ``J`` scored folds, ``d_f = s_{best,f} - s_{c,f}``,
+with Nadeau & Bengio's correction for the overlap of training sets across (repeated) folds (Machine Learning 52, 2003):
+
+.. math::
+    \mathrm{SE}_c = \mathrm{sd}(d_1, \dots, d_J) \sqrt{1/J + n_\mathrm{test}/n_\mathrm{train}},
+    \qquad n_\mathrm{test}/n_\mathrm{train} = 1/(k - 1),
+
+and the tie margin is ``max(tolerance, SE_c)`` (with ``J < 2`` the difference has no standard error and the
+preferred candidate stays). ``rule="tolerance"`` is the earlier rule: the margin is ``tolerance`` alone. The winner is
+fitted once on all bridges and its Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "se",
+"gap", "margin", "scores", "held_out", "seconds", "chosen"}}`` (``gap``: best mean minus this mean; ``held_out``:
+scored held-out bridges summed over folds) and ``log["selected"]`` = the winner's name. This is scikit-learn's habit of
+choosing defaults by validation (``RidgeCV``, ``GridSearchCV``) applied to the coupling.
 """
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
 import numpy as np
 import torch
 
-from ..cost import bridge_cost, distances
+from dataclasses import replace
+
+from ..cost import distances
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
 from .._checks import check_pool
-from ._support import LABEL, PAIRED, as_coupling_error, bridge_kind, check_bridges, check_positive, entropic_plan, pool_arrays
+from ._support import LABEL, PAIRED, as_coupling_error, bridge_kind, check_bridges, pool_arrays
+from .bridge_ot import BridgeOT
 from .geodesic import GeodesicCoupling
 from .label_spreading import LabelSpreadingCoupling
 from .map_refined import MapRefinedCoupling, RegressionMapCoupling
 from .relation import RelationCoupling
 
-__all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES"]
+__all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
+           "RULES", "MIN_EVALUATIONS", "MAX_AUTO_REPEATS"]
 
 PAIRED_CANDIDATES = ("map-refined", "map-refined-kernel", "regression-map", "bridge-ot-softmin", "geodesic", "relation", "bridge-ot", "supervised")
 LABEL_CANDIDATES = ("label-spreading", "geodesic", "bridge-ot", "supervised")
@@ -51,29 +79,32 @@ on the digits run at 10 % labels they scored 0.59, 0.81 and 0.00 in validation a
 relation alone took 15.6 of the search's 28 s (its n x m x K relation divergence)."""
 
 
-class BridgeCostCoupling(CouplingMethod):
-    """Entropic OT on the paper's bridge cost (:func:`neurobridge.couplings.bridge_cost`): ``mode="exact"`` is the
-    paper's min-plus, ``"softmin"`` its smooth variant (temperature ``temperature``). A candidate of ``auto``."""
+RULES = ("one-se", "tolerance")
+MIN_EVALUATIONS = 40
+"""``repeats="auto"`` repeats the k-fold split until at least this many held-out bridges are scored per candidate."""
+MAX_AUTO_REPEATS = 5
+"""The most repeats ``repeats="auto"`` takes (each repeat fits every candidate ``folds`` times)."""
+
+
+class BridgeCostCoupling(BridgeOT):
+    """:class:`~neurobridge.couplings.methods.BridgeOT` with its ``cost`` given first, as ``mode`` (``"exact"``: the
+    paper's min-plus, ``"softmin"``: its smooth variant). Kept so that earlier code importing it still runs; ``auto``
+    itself uses :class:`BridgeOT`."""
 
     name = "bridge-cost"
-    kind = "plan"
 
     def __init__(self, mode: str = "exact", *, metric: str = "cosine", temperature: float = 0.05, epsilon: float = 1e-2,
                  unbalanced=None, solver_kwargs: dict | None = None):
-        self.mode = mode
-        self.metric = metric
-        self.temperature = temperature
-        self.epsilon = epsilon
-        self.unbalanced = unbalanced
-        self.solver_kwargs = solver_kwargs
+        super().__init__(epsilon=epsilon, unbalanced=unbalanced, metric=metric, cost=mode, temperature=temperature,
+                         solver_kwargs=solver_kwargs)
 
-    def fit(self, x, y, bridges) -> Coupling:
-        check_positive(self.epsilon, "epsilon")
-        X, Y = pool_arrays(x, y)
-        check_bridges(bridges, len(X), len(Y), "bridge-ot")
-        cost = bridge_cost(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32), bridges,
-                           metric=self.metric, mode=self.mode, temperature=self.temperature)
-        return entropic_plan(cost.cost, self.epsilon, self.unbalanced, self.solver_kwargs, f"bridge-ot-{self.mode}")
+    @property
+    def mode(self) -> str:
+        return self.cost
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.cost = value
 
 
 class SupervisedCandidate(CouplingMethod):
@@ -97,8 +128,8 @@ def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0
         "map-refined": lambda: MapRefinedCoupling(seed=seed, **eps),
         "map-refined-kernel": lambda: MapRefinedCoupling("kernel-ridge", seed=seed, **eps),
         "regression-map": lambda: RegressionMapCoupling(seed=seed),
-        "bridge-ot": lambda: BridgeCostCoupling("exact", **eps),
-        "bridge-ot-softmin": lambda: BridgeCostCoupling("softmin", **eps),
+        "bridge-ot": lambda: BridgeOT(cost="exact", **eps),
+        "bridge-ot-softmin": lambda: BridgeOT(cost="softmin", **eps),
         "geodesic": lambda: GeodesicCoupling(**eps),
         "label-spreading": lambda: LabelSpreadingCoupling(**eps),
         "relation": lambda: RelationCoupling(**eps),
@@ -133,6 +164,15 @@ def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _VALIDATION_SOLVER = {"tol": 1e-3, "max_iter": 3000, "on_fail": "warn"}
 
 
+def _pools_for(method, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pools as ``method`` gets them: float32 for :class:`BridgeOT` (its cost is computed in the pools' dtype, and
+    float64 made the min-plus about 3x slower on digits at 100 % labels for no change in the plan's class agreement),
+    float64 for the others."""
+    if isinstance(method, BridgeOT):
+        return X.astype(np.float32), Y.astype(np.float32)
+    return X, Y
+
+
 def _validation_copy(method):
     """A copy of ``method`` whose OT solve is looser (marginal error 1e-3, at most 3,000 iterations, no failure) for the
     validation folds, when the method exposes ``solver_kwargs`` and leaves it at its default."""
@@ -143,13 +183,19 @@ def _validation_copy(method):
 
 
 class AutoCoupling(CouplingMethod):
-    """Pick the coupling by k-fold validation over the bridges (see the module docstring), then fit it on all bridges.
+    """Pick the coupling by repeated k-fold validation over the bridges (see the module docstring), then fit it on all
+    bridges.
 
     Parameters
     ----------
     candidates : ``None`` (the defaults for the bridge kind: :data:`PAIRED_CANDIDATES` or :data:`LABEL_CANDIDATES`),
-        a list of those names, or a dict ``name -> CouplingMethod``.
-    folds : number of validation folds (default 3; fewer when there are fewer target groups).
+        a list of those names, or a dict ``name -> CouplingMethod``; the order is the preference order for ties.
+    folds : number of validation folds ``k`` (default 3; fewer when there are fewer target groups).
+    repeats : how many times the k-fold split is drawn afresh (an integer >= 1), or ``"auto"`` (default): enough for
+        :data:`MIN_EVALUATIONS` scored held-out bridges, at most :data:`MAX_AUTO_REPEATS`, so repeats only where the
+        bridges are few.
+    rule : ``"one-se"`` (default: tie margin ``max(tolerance, SE)``, the paired standard error of the difference to
+        the best candidate) or ``"tolerance"`` (tie margin ``tolerance``).
     validation_size : paired bridges: the largest pools validated in full (larger ones are validated on the bridge
         points alone).
     label_validation_size : label-matched bridges: points per pool in each validation problem (bridge points plus a
@@ -158,21 +204,23 @@ class AutoCoupling(CouplingMethod):
         0.95, as on the whole problem.
     bridge_type : ``"auto"`` (from ``bridges.match``: ``"stimulus_id"`` is paired), ``"paired"`` or ``"label"``.
     epsilon : passed to every candidate that takes it (``None``: each candidate's own default).
-    tolerance : candidates whose mean score is within ``tolerance`` of the best count as tied, and the earliest of
-        them in ``candidates`` wins (default 0.02: with a few dozen held-out bridges per fold one bridge moves a score
-        by about 0.03, so smaller differences are noise; 0 picks the best mean outright).
+    tolerance : the smallest tie margin, a difference of mean scores (default 0.02; 0 with ``rule="tolerance"``
+        picks the best mean outright).
     seed : the folds and subsamples.
     """
 
     name = "auto"
     kind = "plan"
 
-    def __init__(self, candidates=None, *, folds: int = 3, validation_size: int = 400, bridge_type: str = "auto",
-                 label_validation_size: int = 2000, epsilon: float | None = None, tolerance: float = 0.02, seed: int = 0):
+    def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 400,
+                 bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
+                 tolerance: float = 0.02, seed: int = 0):
         self.candidates = candidates
         self.label_validation_size = label_validation_size
         self.tolerance = tolerance
         self.folds = folds
+        self.repeats = repeats
+        self.rule = rule
         self.validation_size = validation_size
         self.bridge_type = bridge_type
         self.epsilon = epsilon
@@ -209,6 +257,13 @@ class AutoCoupling(CouplingMethod):
         from ..._validation import check_float, check_int, check_number, check_seed
 
         as_coupling_error(check_int, self.folds, "folds", low=2)
+        if not (isinstance(self.repeats, str) and self.repeats == "auto"):
+            if isinstance(self.repeats, str):
+                raise CouplingError(f"repeats must be 'auto' or an integer >= 1; got {self.repeats!r}")
+            as_coupling_error(check_int, self.repeats, "repeats", low=1)
+        if self.rule not in RULES:
+            raise CouplingError(f"rule must be one of {RULES} ('one-se': one-standard-error rule; 'tolerance': a fixed "
+                                f"margin); got {self.rule!r}")
         as_coupling_error(check_float, self.tolerance, "tolerance", low=0.0, high=1.0, high_open=True)
         as_coupling_error(check_int, self.validation_size, "validation_size", low=2)
         as_coupling_error(check_int, self.label_validation_size, "label_validation_size", low=2)
@@ -227,16 +282,57 @@ class AutoCoupling(CouplingMethod):
             raise CouplingError(f"validation_size must be an integer >= 2; got {self.validation_size!r}")
         return int(self.folds)
 
-    def fold_ids(self, bridges) -> np.ndarray:
-        """Fold of each bridge: target points are shuffled (seeded) and dealt round-robin into the folds."""
+    def _strata(self, bridges, kind: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Target group of each bridge, and the groups of each stratum (one stratum for paired bridges, one per
+        class for label-matched ones)."""
         targets, group = np.unique(np.asarray(bridges.target_index), return_inverse=True)
-        folds = min(int(self.folds), targets.size)
+        if kind != LABEL or bridges.labels is None:
+            return group, [np.arange(targets.size)]
+        first = np.zeros(targets.size, dtype=np.int64)
+        first[group[::-1]] = np.arange(group.size)[::-1]
+        label_of_group = np.asarray(bridges.labels)[first]
+        return group, [np.flatnonzero(label_of_group == c) for c in np.unique(label_of_group)]
+
+    def _assignments(self, bridges, kind: str, repeats: int) -> list[np.ndarray]:
+        """Fold of each bridge in each of ``repeats`` seeded shuffles: within each stratum the target groups are
+        shuffled and dealt round-robin into the folds, the deal continuing across strata."""
+        group, strata = self._strata(bridges, kind)
+        n_groups = int(group.max()) + 1
+        folds = min(int(self.folds), n_groups)
         if folds < 2:
-            raise CouplingError(f"auto needs bridges to at least 2 distinct target points to validate; got {targets.size}")
-        order = np.random.default_rng(self.seed).permutation(targets.size)
-        fold_of_group = np.empty(targets.size, dtype=np.int64)
-        fold_of_group[order] = np.arange(targets.size) % folds
-        return fold_of_group[group]
+            raise CouplingError(f"auto needs bridges to at least 2 distinct target points to validate; got {n_groups}")
+        rng = np.random.default_rng(self.seed)
+        out = []
+        for _ in range(repeats):
+            fold_of_group = np.empty(n_groups, dtype=np.int64)
+            offset = 0
+            for members in strata:
+                order = members[rng.permutation(members.size)]
+                fold_of_group[order] = (offset + np.arange(members.size)) % folds
+                offset += members.size
+            out.append(fold_of_group[group])
+        return out
+
+    def fold_ids(self, bridges) -> np.ndarray:
+        """Fold of each bridge in the first split (stratified by class for label-matched bridges)."""
+        return self._assignments(bridges, self._kind(bridges), 1)[0]
+
+    @staticmethod
+    def _scored(fold: np.ndarray, f: int, labels) -> np.ndarray:
+        """Held-out bridges of fold ``f`` that are scored: all of them (paired), or those whose class has a training
+        bridge (label-matched)."""
+        held = fold == f
+        if labels is None:
+            return held
+        return held & np.isin(labels, labels[fold != f])
+
+    def _n_repeats(self, first: np.ndarray, labels) -> int:
+        if not isinstance(self.repeats, str):
+            return int(self.repeats)
+        scored = sum(int(self._scored(first, f, labels).sum()) for f in np.unique(first))
+        if scored == 0:
+            return 1
+        return int(min(MAX_AUTO_REPEATS, max(1, math.ceil(MIN_EVALUATIONS / scored))))
 
     def _score(self, coupling, kind, Xv, Yv, train, held, labels_train, labels_held) -> float:
         src_h, tgt_h = held
@@ -264,6 +360,27 @@ class AutoCoupling(CouplingMethod):
             return 0.0
         return float(np.mean(np.where(ok, same / np.where(ok, mass, 1.0), 0.0)))
 
+    def _choose(self, candidates: dict, scores: dict, errors: dict, folds: int) -> tuple[str, dict]:
+        """The winner and each candidate's ``mean``, ``gap``, ``se`` and ``margin`` (see the module docstring)."""
+        valid = [name for name in candidates if name not in errors and scores[name]]
+        if not valid:
+            raise CouplingError(f"auto: every candidate failed during validation: {errors}")
+        S = np.array([scores[name] for name in valid], dtype=np.float64)
+        means = S.mean(1)
+        best = int(np.argmax(means))
+        J = S.shape[1]
+        diff = S[best][None, :] - S
+        if J >= 2:
+            se = diff.std(1, ddof=1) * math.sqrt(1.0 / J + 1.0 / max(folds - 1, 1))
+        else:
+            se = np.where(np.arange(len(valid)) == best, 0.0, np.inf)
+        margin = np.full(len(valid), float(self.tolerance)) if self.rule == "tolerance" else np.maximum(float(self.tolerance), se)
+        gap = means[best] - means
+        stats = {name: {"mean": float(means[i]), "gap": float(gap[i]), "se": float(se[i]), "margin": float(margin[i])}
+                 for i, name in enumerate(valid)}
+        chosen = next(name for i, name in enumerate(valid) if gap[i] <= margin[i])
+        return chosen, stats
+
     def fit(self, x, y, bridges) -> Coupling:
         X, Y = pool_arrays(x, y)
         check_pool(X, "source", "cosine")
@@ -275,60 +392,78 @@ class AutoCoupling(CouplingMethod):
         from ...bridges import Bridges
 
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
-        labels = None if bridges.labels is None else np.asarray(bridges.labels)
-        if np.unique(np.asarray(bridges.target_index)).size < 2:
-            first = next(iter(candidates))
-            warnings.warn(f"auto: the bridges reach a single target point, so no fold can be held out; fitting the first "
-                          f"candidate, {first!r}, without validation", RuntimeWarning, stacklevel=2)
-            selection = {name: {"mean": float("nan"), "sd": float("nan"), "scores": [], "seconds": 0.0, "chosen": name == first}
-                         for name in candidates}
-            return candidates[first].fit(X, Y, bridges).with_log(selection=selection, selected=first, bridge_type=kind, score=None,
-                                                                 pin_bridges=bool(getattr(candidates[first], "pin_bridges", True)))
-        fold = self.fold_ids(bridges)
+        labels = None if bridges.labels is None or kind != LABEL else np.asarray(bridges.labels)
+        if np.unique(ti).size < 2:
+            return self._unvalidated(candidates, X, Y, bridges, kind, "the bridges reach a single target point, so no fold can be held out")
+        first = self._assignments(bridges, kind, 1)[0]
+        n_folds = int(first.max()) + 1
+        repeats = self._n_repeats(first, labels)
+        assignments = self._assignments(bridges, kind, repeats)
         validators = {name: _validation_copy(method) for name, method in candidates.items()}
         rng = np.random.default_rng(self.seed)
         scores = {name: [] for name in candidates}
+        held_out = {name: 0 for name in candidates}
         errors: dict[str, str] = {}
         seconds = {name: 0.0 for name in candidates}
-        for f in np.unique(fold):
-            tr, te = fold != f, fold == f
-            if kind == PAIRED and max(len(X), len(Y)) > self.validation_size:
-                xs, ys = np.unique(si), np.unique(ti)
-            else:
-                size = self.validation_size if kind == PAIRED else self.label_validation_size
-                xs = _subsample(len(X), si, size, rng)
-                ys = _subsample(len(Y), ti, size, rng)
-            sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
-            train_b = Bridges.from_indices(sx[tr], sy[tr], None if labels is None else labels[tr], n_source=len(xs), n_target=len(ys),
-                                           match=bridges.match)
-            Xv, Yv = X[xs], Y[ys]
-            for name, method in validators.items():
-                if name in errors:
+        for fold in assignments:
+            for f in np.unique(fold):
+                tr, te = fold != f, self._scored(fold, f, labels)
+                if not te.any():
                     continue
-                t0 = time.perf_counter()
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        coupling = method.fit(Xv, Yv, train_b)
-                except Exception as exc:  # a candidate that cannot run on these bridges drops out, with the reason logged
-                    errors[name] = f"{type(exc).__name__}: {exc}"
-                    continue
-                seconds[name] += time.perf_counter() - t0
-                scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
-                                                None if labels is None else labels[tr], None if labels is None else labels[te]))
-        valid = [name for name in candidates if name not in errors and scores[name]]
-        if not valid:
-            raise CouplingError(f"auto: every candidate failed during validation: {errors}")
-        means = {name: float(np.mean(scores[name])) for name in valid}
-        best = max(means.values())
-        chosen = next(name for name in candidates if name in means and means[name] >= best - self.tolerance)
+                if kind == PAIRED and max(len(X), len(Y)) > self.validation_size:
+                    xs, ys = np.unique(si), np.unique(ti)
+                else:
+                    size = self.validation_size if kind == PAIRED else self.label_validation_size
+                    xs = _subsample(len(X), si, size, rng)
+                    ys = _subsample(len(Y), ti, size, rng)
+                sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
+                train_b = Bridges.from_indices(sx[tr], sy[tr], None if bridges.labels is None else np.asarray(bridges.labels)[tr],
+                                               n_source=len(xs), n_target=len(ys), match=bridges.match)
+                Xv, Yv = X[xs], Y[ys]
+                for name, method in validators.items():
+                    if name in errors:
+                        continue
+                    t0 = time.perf_counter()
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            coupling = method.fit(*_pools_for(method, Xv, Yv), train_b)
+                    except Exception as exc:  # a candidate that cannot run on these bridges drops out, with the reason logged
+                        errors[name] = f"{type(exc).__name__}: {exc}"
+                        continue
+                    seconds[name] += time.perf_counter() - t0
+                    scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
+                                                    None if labels is None else labels[tr], None if labels is None else labels[te]))
+                    held_out[name] += int(te.sum())
+        if not any(scores.values()) and not errors:
+            return self._unvalidated(candidates, X, Y, bridges, kind, "no held-out bridge has a class with a training bridge "
+                                     "(every class has a single bridge), so the folds cannot be scored")
+        chosen, stats = self._choose(candidates, scores, errors, n_folds)
+        nan = float("nan")
         selection = {
-            name: {"mean": means.get(name, float("nan")), "sd": float(np.std(scores[name])) if scores[name] else float("nan"),
-                   "scores": list(scores[name]), "seconds": seconds[name], "chosen": name == chosen,
-                   **({"error": errors[name]} if name in errors else {})}
+            name: {"mean": stats.get(name, {}).get("mean", nan), "sd": float(np.std(scores[name])) if scores[name] else nan,
+                   "se": stats.get(name, {}).get("se", nan), "gap": stats.get(name, {}).get("gap", nan),
+                   "margin": stats.get(name, {}).get("margin", nan), "scores": list(scores[name]), "held_out": held_out[name],
+                   "seconds": seconds[name], "chosen": name == chosen, **({"error": errors[name]} if name in errors else {})}
             for name in candidates
         }
-        coupling = candidates[chosen].fit(X, Y, bridges)
-        return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind, tolerance=self.tolerance,
+        coupling = self._final(candidates, chosen, X, Y, bridges)
+        return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind, tolerance=self.tolerance, rule=self.rule,
+                                 repeats=repeats, folds=n_folds, validated=True,
                                  score="partner_retrieval" if kind == PAIRED else "class_agreement",
                                  pin_bridges=bool(getattr(candidates[chosen], "pin_bridges", True)))
+
+    @staticmethod
+    def _final(candidates: dict, chosen: str, X, Y, bridges) -> Coupling:
+        coupling = candidates[chosen].fit(*_pools_for(candidates[chosen], X, Y), bridges)
+        return replace(coupling, method=chosen) if isinstance(candidates[chosen], BridgeOT) else coupling
+
+    def _unvalidated(self, candidates: dict, X, Y, bridges, kind: str, reason: str) -> Coupling:
+        first = next(iter(candidates))
+        warnings.warn(f"auto: {reason}; fitting the first candidate, {first!r}, without validation", RuntimeWarning, stacklevel=3)
+        nan = float("nan")
+        selection = {name: {"mean": nan, "sd": nan, "se": nan, "gap": nan, "margin": nan, "scores": [], "held_out": 0,
+                            "seconds": 0.0, "chosen": name == first} for name in candidates}
+        return self._final(candidates, first, X, Y, bridges).with_log(
+            selection=selection, selected=first, bridge_type=kind, score=None, tolerance=self.tolerance, rule=self.rule,
+            repeats=0, folds=0, validated=False, pin_bridges=bool(getattr(candidates[first], "pin_bridges", True)))
