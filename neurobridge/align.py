@@ -80,7 +80,7 @@ class Aligner(BaseEstimator):
     ode_steps, ode_method : transport integration (fixed-step ``"euler"``/``"midpoint"``/``"rk4"`` or ``"dopri5"``).
     pin_bridges : for the couplings that propose partners for every point, give a sampled bridge its known partner
         instead of the plan's (default True; the ``supervised`` coupling samples the bridges themselves).
-    device : ``"auto"`` (CUDA, then MPS, then CPU), or a device name. seed : all randomness.
+    device : ``"auto"`` (CUDA, then MPS, then CPU), or a device name. seed : all randomness (the flow, the draws and, for a coupling named by string that takes a seed, its folds and subsamples).
 
     Learned attributes: ``coupling_method_`` (the method object that was fitted), ``coupling_`` (always a
     :class:`~neurobridge.couplings.Coupling`: a plan, or plan-free with its sampler), ``selection_`` (the coupling's
@@ -150,6 +150,8 @@ class Aligner(BaseEstimator):
                     raise ValueError(f"{key}={value!r} does not apply to coupling={self.coupling!r} (its parameters: "
                                      f"{', '.join(valid) or 'none'}); drop it")
                 params[_SHORTHAND[key]] = value
+            if "seed" in valid:
+                params["seed"] = self.seed
             return cls(**params)
         if not callable(getattr(self.coupling, "fit", None)):
             raise TypeError(f"coupling must be a name in {tuple(METHODS)} or an object with fit(x, y, bridges) -> Coupling; "

@@ -162,3 +162,12 @@ def test_transform_keeps_a_near_deterministic_plans_partners():
     assert plan > 0.95, plan
     assert flow > ridge + 0.3, (flow, ridge)
     assert flow > plan - 0.15, (flow, plan)
+
+
+def test_aligner_seed_reaches_a_named_couplings_own_seed():
+    from neurobridge.couplings import METHODS
+
+    for name in ("auto", "map-refined"):
+        assert "seed" in METHODS[name]().get_params()
+        assert Aligner(name, seed=7)._coupling_method().get_params()["seed"] == 7
+    assert "seed" not in Aligner("bridge-ot", seed=7)._coupling_method().get_params()
