@@ -83,6 +83,13 @@ def agreement(coupling, source_labels, target_labels) -> float:
     return float(plan_match_accuracy(coupling.plan_numpy(), source_labels, target_labels))
 
 
+def plan_digest(plan) -> str:
+    """A digest of the plan in float32: equal digests mean the same plan up to float rounding."""
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(plan, dtype=np.float32).tobytes(), digest_size=8).hexdigest()
+
+
 def timed_fit(method, x, y, bridges):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -91,12 +98,12 @@ def timed_fit(method, x, y, bridges):
     return coupling, time.perf_counter() - t0
 
 
-def run_unit(context, fraction, seed, direction, versions) -> dict:
+def run_unit(context, fraction, seed, direction, versions, candidates: bool = True) -> dict:
     from neurobridge.couplings.methods.auto import default_candidates
 
     x, y, bridges, ls, lt = unit_problem(context, fraction, seed, direction)
     row = {"fraction": fraction, "seed": seed, "direction": direction, "bridges": len(bridges), "candidates": {}}
-    for name, method in default_candidates("label").items():
+    for name, method in (default_candidates("label").items() if candidates else ()):
         coupling, seconds = timed_fit(method, x, y, bridges)
         row["candidates"][name] = {"agreement": agreement(coupling, ls, lt), "seconds": seconds}
     for version, module in versions.items():
@@ -104,6 +111,8 @@ def run_unit(context, fraction, seed, direction, versions) -> dict:
         selection = coupling.log["selection"]
         row[version] = {"selected": coupling.log["selected"], "agreement": agreement(coupling, ls, lt), "seconds": seconds,
                         "repeats": coupling.log.get("repeats", 1), "validated": coupling.log.get("validated", True),
+                        "graph_builds": coupling.log.get("graph_builds"), "shortest_path_trees": coupling.log.get("shortest_path_trees"),
+                        "plan_sha": None if coupling.plan is None else plan_digest(coupling.plan_numpy()),
                         "selection": {n: {k: v for k, v in r.items() if k in ("mean", "se", "gap", "margin", "scores", "held_out")}
                                       for n, r in selection.items()}}
     return row
@@ -160,6 +169,8 @@ def main(argv=None) -> None:
     parser.add_argument("--before", default=BEFORE, help="git commit of the earlier auto.py (default %(default)s)")
     parser.add_argument("--no-before", action="store_true", help="run the current version only")
     parser.add_argument("--profile-fractions", default="", help="also time auto.fit alone at these fractions")
+    parser.add_argument("--no-candidates", action="store_true", help="skip fitting each candidate on the whole pools "
+                        "(only auto's choice, agreement and seconds per version)")
     parser.add_argument("--out", default=None, help="write every row as JSON here (atomically)")
     args = parser.parse_args(argv)
 
@@ -175,11 +186,18 @@ def main(argv=None) -> None:
     for direction in args.directions.split(","):
         for fraction in [float(f) for f in args.fractions.split(",") if f]:
             for seed in [int(s) for s in args.seeds.split(",") if s]:
-                row = run_unit(context, fraction, seed, direction, versions)
+                row = run_unit(context, fraction, seed, direction, versions, not args.no_candidates)
                 rows.append(row)
                 print(json.dumps({k: (v if k not in versions else {kk: vv for kk, vv in v.items() if kk != "selection"})
                                   for k, v in row.items()}), flush=True)
     print(summary(rows, versions))
+    if len(versions) == 2 and rows:
+        before, now = (sum(r[v]["seconds"] for r in rows) for v in versions)
+        same = all(r["before"]["selected"] == r["now"]["selected"] and r["before"]["plan_sha"] == r["now"]["plan_sha"]
+                   and all(r["before"]["selection"][n]["mean"] == r["now"]["selection"][n]["mean"] for n in r["now"]["selection"])
+                   for r in rows)
+        print(f"auto.fit summed over {len(rows)} units: before {before:.1f} s, now {now:.1f} s, ratio before/now "
+              f"{before / now:.2f}; same choices, validation means and plans (float32): {same}")
     timing = profile(context, [float(f) for f in args.profile_fractions.split(",") if f], versions)
     for row in timing:
         if "before" in row:
