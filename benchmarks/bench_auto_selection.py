@@ -83,27 +83,40 @@ def agreement(coupling, source_labels, target_labels) -> float:
     return float(plan_match_accuracy(coupling.plan_numpy(), source_labels, target_labels))
 
 
-def timed_fit(method, x, y, bridges):
-    t0 = time.perf_counter()
+def plan_digest(plan) -> str:
+    """A digest of the plan in float32: equal digests mean the same plan up to float rounding."""
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(plan, dtype=np.float32).tobytes(), digest_size=8).hexdigest()
+
+
+def timed_fit(method, x, y, bridges, cpu: bool = False):
+    """The coupling and the wall seconds of ``method.fit`` (with ``cpu``, also the process CPU seconds, which a loaded
+    machine disturbs less than the wall time)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coupling = method.fit(x, y, bridges)
-    return coupling, time.perf_counter() - t0
+    wall, used = time.perf_counter() - t0, time.process_time() - c0
+    return (coupling, wall, used) if cpu else (coupling, wall)
 
 
-def run_unit(context, fraction, seed, direction, versions) -> dict:
+def run_unit(context, fraction, seed, direction, versions, candidates: bool = True) -> dict:
     from neurobridge.couplings.methods.auto import default_candidates
 
     x, y, bridges, ls, lt = unit_problem(context, fraction, seed, direction)
     row = {"fraction": fraction, "seed": seed, "direction": direction, "bridges": len(bridges), "candidates": {}}
-    for name, method in default_candidates("label").items():
+    for name, method in (default_candidates("label").items() if candidates else ()):
         coupling, seconds = timed_fit(method, x, y, bridges)
         row["candidates"][name] = {"agreement": agreement(coupling, ls, lt), "seconds": seconds}
     for version, module in versions.items():
-        coupling, seconds = timed_fit(module.AutoCoupling(), x, y, bridges)
+        coupling, seconds, cpu = timed_fit(module.AutoCoupling(), x, y, bridges, cpu=True)
         selection = coupling.log["selection"]
         row[version] = {"selected": coupling.log["selected"], "agreement": agreement(coupling, ls, lt), "seconds": seconds,
+                        "cpu_seconds": cpu,
                         "repeats": coupling.log.get("repeats", 1), "validated": coupling.log.get("validated", True),
+                        "graph_builds": coupling.log.get("graph_builds"), "shortest_path_trees": coupling.log.get("shortest_path_trees"),
+                        "plan_sha": None if coupling.plan is None else plan_digest(coupling.plan_numpy()),
                         "selection": {n: {k: v for k, v in r.items() if k in ("mean", "se", "gap", "margin", "scores", "held_out")}
                                       for n, r in selection.items()}}
     return row
@@ -160,6 +173,8 @@ def main(argv=None) -> None:
     parser.add_argument("--before", default=BEFORE, help="git commit of the earlier auto.py (default %(default)s)")
     parser.add_argument("--no-before", action="store_true", help="run the current version only")
     parser.add_argument("--profile-fractions", default="", help="also time auto.fit alone at these fractions")
+    parser.add_argument("--no-candidates", action="store_true", help="skip fitting each candidate on the whole pools "
+                        "(only auto's choice, agreement and seconds per version)")
     parser.add_argument("--out", default=None, help="write every row as JSON here (atomically)")
     args = parser.parse_args(argv)
 
@@ -175,11 +190,19 @@ def main(argv=None) -> None:
     for direction in args.directions.split(","):
         for fraction in [float(f) for f in args.fractions.split(",") if f]:
             for seed in [int(s) for s in args.seeds.split(",") if s]:
-                row = run_unit(context, fraction, seed, direction, versions)
+                row = run_unit(context, fraction, seed, direction, versions, not args.no_candidates)
                 rows.append(row)
                 print(json.dumps({k: (v if k not in versions else {kk: vv for kk, vv in v.items() if kk != "selection"})
                                   for k, v in row.items()}), flush=True)
     print(summary(rows, versions))
+    if len(versions) == 2 and rows:
+        before, now = (sum(r[v]["seconds"] for r in rows) for v in versions)
+        cpu_before, cpu_now = (sum(r[v]["cpu_seconds"] for r in rows) for v in versions)
+        same = all(r["before"]["selected"] == r["now"]["selected"] and r["before"]["plan_sha"] == r["now"]["plan_sha"]
+                   and all(r["before"]["selection"][n]["mean"] == r["now"]["selection"][n]["mean"] for n in r["now"]["selection"])
+                   for r in rows)
+        print(f"auto.fit summed over {len(rows)} units: before {before:.1f} s, now {now:.1f} s, ratio before/now "
+              f"{before / now:.2f} (CPU: {cpu_before:.1f} s / {cpu_now:.1f} s = {cpu_before / cpu_now:.2f}); same choices, validation means and plans (float32): {same}")
     timing = profile(context, [float(f) for f in args.profile_fractions.split(",") if f], versions)
     for row in timing:
         if "before" in row:

@@ -232,3 +232,22 @@ def test_bad_repeats_and_rule_are_named():
         AutoCoupling(repeats="many").fit(x, y, bridges)
     with pytest.raises(CouplingError, match="rule"):
         AutoCoupling(rule="best").fit(x, y, bridges)
+
+
+def test_shared_graphs_give_the_same_choice_scores_and_plan_as_recomputing_them():
+    x, y, bridges = _moons(n=160, seed=1)
+    names = ["label-spreading", "geodesic"]
+    kwargs = dict(folds=3, repeats=1, rule="tolerance", tolerance=0.0)
+    plain = AutoCoupling(names, share_graphs=False, **kwargs).fit(x, y, bridges)
+    shared = AutoCoupling(names, **kwargs).fit(x, y, bridges)
+    strip = lambda c: {n: (r["scores"], r["held_out"], r["chosen"]) for n, r in c.log["selection"].items()}
+    assert strip(shared) == strip(plain) and shared.log["selected"] == plain.log["selected"]
+    np.testing.assert_allclose(shared.plan_numpy(), plain.plan_numpy(), rtol=1e-12, atol=0)
+    assert "graph_builds" not in plain.log
+    assert shared.log["graph_builds"] == 2  # the whole pools are the validation pools: one graph per pool
+    assert shared.log["shortest_path_trees"] == np.unique(bridges.source_index).size + np.unique(bridges.target_index).size
+    other = next(n for n in names[:2] if n != shared.log["selected"])
+    forced = [AutoCoupling([other], share_graphs=share, **kwargs).fit(x, y, bridges).plan_numpy() for share in (True, False)]
+    np.testing.assert_allclose(forced[0], forced[1], rtol=1e-12, atol=0)
+    with pytest.raises(CouplingError, match="share_graphs"):
+        AutoCoupling(names, share_graphs="yes").fit(x, y, bridges)

@@ -123,3 +123,37 @@ def test_geodesic_coupling_is_deterministic():
     a = GeodesicCoupling(k=8).fit(x, y, bridges).plan_numpy()
     b = GeodesicCoupling(k=8).fit(x, y, bridges).plan_numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_shared_graphs_reuse_the_graph_and_shortest_paths_and_give_the_same_numbers():
+    from neurobridge.couplings.graph import shared_graphs
+
+    x, _, _, _ = _moons(150)
+    rng = np.random.default_rng(1)
+    folds = [np.sort(rng.choice(150, 12, replace=False)) for _ in range(3)]
+    direct = [geodesic_distances(knn_graph(x, 6), f) for f in folds]
+    with shared_graphs() as cache:
+        shared = [geodesic_distances(knn_graph(x.copy(), 6), f) for f in folds]
+        assert knn_graph(x.copy(), 6) is knn_graph(x, 6)
+        assert knn_graph(x, 7) is not knn_graph(x, 6) and knn_graph(x, 6, metric="euclidean") is not knn_graph(x, 6)
+        moved = x.copy()
+        moved[0, 0] += 1e-9
+        assert knn_graph(moved, 6) is not knn_graph(x, 6)
+    for a, b in zip(direct, shared):
+        np.testing.assert_array_equal(a, b)
+    assert cache.trees == np.unique(np.concatenate(folds)).size  # one shortest-path tree per distinct source vertex
+    assert cache.builds == 4 and cache.hits >= 4
+
+
+def test_shared_graphs_keep_the_disconnected_penalty_of_each_call():
+    from neurobridge.couplings.graph import shared_graphs
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.standard_normal((40, 3)), rng.standard_normal((40, 3)) + 100.0]
+    with pytest.warns(DisconnectedGraphWarning):
+        direct = [geodesic_distances(knn_graph(x, 3, metric="euclidean"), s) for s in ([0, 45], [3, 45, 60], [45])]
+    with shared_graphs(), pytest.warns(DisconnectedGraphWarning):
+        shared = [geodesic_distances(knn_graph(x, 3, metric="euclidean"), s) for s in ([0, 45], [3, 45, 60], [45])]
+    for a, b in zip(direct, shared):
+        assert np.isfinite(b).all()
+        np.testing.assert_array_equal(a, b)

@@ -12,10 +12,19 @@ r"""The unlabelled manifold of a pool: a symmetric k-nearest-neighbour graph, ge
   "Learning with local and global consistency"): with affinities ``W``, ``S = D^{-1/2} W D^{-1/2}`` and seed
   indicators ``Y`` (``n x C``), the fixed point of ``F <- alpha S F + (1 - alpha) Y``, i.e.
   ``F = (1 - alpha) (I - alpha S)^{-1} Y``, rows normalised to sum to one.
+- :func:`shared_graphs`: a context in which :func:`knn_graph` returns the graph already built for the same points
+  (same values, shape, ``k``, ``metric``) and :func:`geodesic_distances` grows each shortest-path tree once per graph
+  and vertex. ``coupling="auto"`` uses it so that its validation folds and final fit, which see the same pools, build
+  each pool's graph once and run Dijkstra once from each bridge point. The results are the ones computed without it
+  (the same deterministic computations, reused).
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,9 +33,72 @@ from scipy.sparse.linalg import cg
 
 from .result import CouplingError
 
-__all__ = ["DisconnectedGraphWarning", "knn_graph", "geodesic_distances", "label_spreading"]
+__all__ = ["DisconnectedGraphWarning", "GraphCache", "knn_graph", "geodesic_distances", "label_spreading", "shared_graphs"]
 
 _GRAPH_METRICS = ("cosine", "euclidean")
+
+
+class GraphCache:
+    """k-NN graphs by the content of their points (a digest of the float64 values, the shape, ``k``, ``metric`` and
+    ``chunk``), and each graph's shortest-path rows by source vertex. Holds at most ``max_graphs`` graphs (least
+    recently used dropped first, with their rows), so that validation on changing subsamples stays bounded."""
+
+    def __init__(self, max_graphs: int = 4):
+        self.max_graphs = max_graphs
+        self._graphs: OrderedDict = OrderedDict()
+        self._rows: dict[int, dict[int, np.ndarray]] = {}
+        self.builds = 0
+        self.hits = 0
+        self.trees = 0
+
+    @staticmethod
+    def key(X: np.ndarray, k: int, metric: str, chunk: int) -> tuple:
+        digest = hashlib.blake2b(np.ascontiguousarray(X).view(np.uint8), digest_size=16).hexdigest()
+        return digest, X.shape, k, metric, chunk
+
+    def graph(self, key: tuple):
+        G = self._graphs.get(key)
+        if G is not None:
+            self._graphs.move_to_end(key)
+            self.hits += 1
+        return G
+
+    def store(self, key: tuple, G) -> None:
+        self.builds += 1
+        self._graphs[key] = G
+        self._rows[id(G)] = {}
+        while len(self._graphs) > self.max_graphs:
+            _, old = self._graphs.popitem(last=False)
+            self._rows.pop(id(old), None)
+
+    def shortest_paths(self, graph, unique: np.ndarray) -> np.ndarray | None:
+        """``dijkstra(graph, indices=unique)``, each row computed once per cached graph; ``None`` for a graph this
+        cache did not build."""
+        rows = self._rows.get(id(graph))
+        if rows is None or not any(G is graph for G in self._graphs.values()):
+            return None
+        missing = np.array([v for v in unique.tolist() if v not in rows], dtype=np.int64)
+        if missing.size:
+            self.trees += int(missing.size)
+            D = csgraph.dijkstra(graph, directed=False, indices=missing)
+            for v, row in zip(missing.tolist(), D):
+                rows[v] = row
+        return np.stack([rows[v] for v in unique.tolist()])
+
+
+_CACHE: ContextVar[GraphCache | None] = ContextVar("neurobridge_graph_cache", default=None)
+
+
+@contextmanager
+def shared_graphs(max_graphs: int = 4):
+    """Within the block, :func:`knn_graph` and :func:`geodesic_distances` reuse what they computed for the same points
+    (see :class:`GraphCache`); yields the cache (its ``builds``, ``hits`` and ``trees`` count the work done)."""
+    cache = GraphCache(max_graphs)
+    token = _CACHE.set(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.reset(token)
 
 
 class DisconnectedGraphWarning(RuntimeWarning):
@@ -60,6 +132,19 @@ def knn_graph(points, k: int = 10, *, metric: str = "cosine", chunk: int = 2048)
     X = _points(points, "points")
     n = X.shape[0]
     k = _check_k(k, n)
+    cache = _CACHE.get()
+    if cache is not None:
+        key = cache.key(X, k, metric, chunk)
+        G = cache.graph(key)
+        if G is None:
+            G = _build_knn_graph(X, k, metric, chunk)
+            cache.store(key, G)
+        return G
+    return _build_knn_graph(X, k, metric, chunk)
+
+
+def _build_knn_graph(X: np.ndarray, k: int, metric: str, chunk: int) -> sp.csr_matrix:
+    n = X.shape[0]
     if metric == "cosine":
         X = X / np.clip(np.linalg.norm(X, axis=1, keepdims=True), 1e-12, None)
     sq = (X * X).sum(1)
@@ -94,7 +179,11 @@ def geodesic_distances(graph: sp.spmatrix, sources, *, penalty: float = 2.0, nam
     if sources.ndim != 1 or sources.size == 0 or sources.min() < 0 or sources.max() >= n:
         raise CouplingError(f"sources must be a non-empty 1-D array of vertex positions in 0..{n - 1}; got {sources!r}")
     unique, inverse = np.unique(sources, return_inverse=True)
-    D = csgraph.dijkstra(graph, directed=False, indices=unique)[inverse]
+    cache = _CACHE.get()
+    D = cache.shortest_paths(graph, unique) if cache is not None else None
+    if D is None:
+        D = csgraph.dijkstra(graph, directed=False, indices=unique)
+    D = D[inverse]
     unreachable = ~np.isfinite(D)
     if unreachable.any():
         finite_max = float(D[~unreachable].max()) if (~unreachable).any() else 1.0

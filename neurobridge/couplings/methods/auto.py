@@ -59,6 +59,7 @@ import torch
 from dataclasses import replace
 
 from ..cost import distances
+from ..graph import shared_graphs
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
 from .._checks import check_pool
@@ -207,6 +208,9 @@ class AutoCoupling(CouplingMethod):
     tolerance : the smallest tie margin, a difference of mean scores (default 0.02; 0 with ``rule="tolerance"``
         picks the best mean outright).
     seed : the folds and subsamples.
+    share_graphs : build each pool's k-NN graph once, and grow each geodesic shortest-path tree once, across the
+        validation folds and the final fit (:func:`neurobridge.couplings.graph.shared_graphs`; default ``True``). The
+        choice and the plan are those computed without sharing; ``False`` recomputes them in every fit.
     """
 
     name = "auto"
@@ -214,8 +218,9 @@ class AutoCoupling(CouplingMethod):
 
     def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 400,
                  bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
-                 tolerance: float = 0.02, seed: int = 0):
+                 tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True):
         self.candidates = candidates
+        self.share_graphs = share_graphs
         self.label_validation_size = label_validation_size
         self.tolerance = tolerance
         self.folds = folds
@@ -382,6 +387,15 @@ class AutoCoupling(CouplingMethod):
         return chosen, stats
 
     def fit(self, x, y, bridges) -> Coupling:
+        if not isinstance(self.share_graphs, (bool, np.bool_)):
+            raise CouplingError(f"share_graphs must be True or False; got {self.share_graphs!r}")
+        if not self.share_graphs:
+            return self._fit(x, y, bridges)
+        with shared_graphs() as cache:
+            coupling = self._fit(x, y, bridges)
+        return coupling.with_log(graph_builds=cache.builds, graph_reuses=cache.hits, shortest_path_trees=cache.trees)
+
+    def _fit(self, x, y, bridges) -> Coupling:
         X, Y = pool_arrays(x, y)
         check_pool(X, "source", "cosine")
         check_pool(Y, "target", "cosine")
