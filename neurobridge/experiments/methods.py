@@ -100,6 +100,17 @@ class FlowMethod:
     def sample(self, source, n_samples: int = 8):
         return self.aligner_.sample(source, n_samples=n_samples)
 
+    def selection(self) -> list[dict]:
+        """The candidates the coupling chose among by validation (``auto``: its ``log["selection"]``), one row each
+        ``{candidate, mean, sd, chosen}``; empty for a coupling that chose nothing."""
+        log = getattr(getattr(self.aligner_, "coupling_", None), "log", None) or {}
+        table = log.get("selection")
+        if not isinstance(table, dict):
+            return []
+        selected = log.get("selected")
+        return [{"candidate": str(name), "mean": float(entry.get("mean", float("nan"))), "sd": float(entry.get("sd", float("nan"))),
+                 "chosen": bool(entry.get("chosen", name == selected))} for name, entry in table.items()]
+
     def timings(self) -> dict:
         """Seconds spent on the coupling and on the flow, where the Aligner records the split (``timings_``);
         otherwise the whole fit counts as flow time."""

@@ -139,12 +139,14 @@ def run_unit(experiment: Experiment, config: RunConfig, context, settings: dict,
     try:
         with phases("bridges"):
             bridges = experiment.bridges(context, fraction, seed)
-        metrics, figures = {}, {}
+        metrics, figures, selection = {}, {}, []
         kind = None
         for task, source, target, task_bridges in experiment.tasks(context, method, bridges):
             built = build_method(method, seed=seed, device=config.device, flow=settings.get("flow"), models=settings.get("models"))
             kind = built.kind
             fitted = _fit(built, source, target, task_bridges, phases)
+            if hasattr(fitted, "selection"):
+                selection.extend({"direction": task, **row} for row in fitted.selection())
             with phases("evaluation"):
                 task_metrics, task_figures = experiment.evaluate(context, task, fitted, bridges, Unit(method, fraction, seed))
             metrics.update(task_metrics)
@@ -164,7 +166,7 @@ def run_unit(experiment: Experiment, config: RunConfig, context, settings: dict,
         if os.environ.get("NEUROBRIDGE_DEBUG"):
             traceback.print_exc()
         return False
-    store.add(method, fraction, seed, metrics, timings=phases.seconds, files=files)
+    store.add(method, fraction, seed, metrics, timings=phases.seconds, files=files, selection=selection)
     return True
 
 
