@@ -403,3 +403,28 @@ def test_selection_is_stored_per_unit_and_direction_and_reported(tmp_path, monke
     printed = capsys.readouterr().out
     block = printed.split("couplings supervised-flow chose")[1]
     assert "f=0.05" in block and block.count("bridge-ot x1, geodesic x1") == 2
+
+
+def test_units_start_with_the_expensive_methods(tmp_path, monkeypatch):
+    from neurobridge.experiments import units
+    from neurobridge.experiments.methods import cost_rank
+
+    assert cost_rank("auto") < cost_rank("bridge-ot") == cost_rank("supervised-flow") < cost_rank("e2e-cnn") < cost_rank("ridge")
+    claimed = []
+
+    class Store:
+        def done(self, method, fraction, seed):
+            return (method, fraction, seed) == ("e2e-logreg", 0.05, 1)
+
+        def claim(self, method, fraction, seed):
+            claimed.append((method, fraction, seed))
+            return False
+
+        def add_phase(self, *args):
+            pass
+
+    monkeypatch.setattr(units, "context_for", lambda *args: (None, 0.0))
+    cfg = config(tmp_path, methods=("ridge", "e2e-logreg", "supervised-flow", "auto"), fractions=(0.05, 0.2), seeds=(0, 1))
+    units.run_units(None, cfg, Store(), {})
+    assert [m for m, _, _ in claimed] == ["auto"] * 4 + ["supervised-flow"] * 4 + ["e2e-logreg"] * 3 + ["ridge"] * 4
+    assert claimed[:4] == [("auto", 0.05, 0), ("auto", 0.05, 1), ("auto", 0.2, 0), ("auto", 0.2, 1)]

@@ -191,8 +191,10 @@ def run_with_dask(name: str, config: RunConfig, store, client, *, retries: int =
     the moment it arrives (see the module docstring). ``retries`` reruns a task that raised outside the unit."""
     from tqdm.auto import tqdm
 
+    from neurobridge.experiments.methods import cost_rank
+
     distributed = _distributed()
-    pending = [(f, s, m) for f, s, m in config.units() if not store.done(m, f, s)]
+    pending = sorted(((f, s, m) for f, s, m in config.units() if not store.done(m, f, s)), key=lambda u: cost_rank(u[2]))
     if not pending:
         return
     if isinstance(getattr(client, "cluster", None), distributed.LocalCluster):

@@ -26,7 +26,7 @@ from typing import Callable, NamedTuple
 from tqdm.auto import tqdm
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.methods import build_method
+from neurobridge.experiments.methods import build_method, cost_rank
 from neurobridge.experiments.results import ResultStore
 
 __all__ = ["Experiment", "Unit", "run_settings", "context_for", "run_unit", "run_units", "RUNTIME_OPTIONS"]
@@ -171,8 +171,10 @@ def run_unit(experiment: Experiment, config: RunConfig, context, settings: dict,
 
 
 def run_units(experiment: Experiment, config: RunConfig, store: ResultStore, settings: dict, *, tag: str = "main") -> None:
-    """Serial loop over the run's units: each not yet done (and not claimed by another worker) runs here."""
-    pending = [u for u in config.units() if not store.done(u[2], u[0], u[1])]
+    """Serial loop over the run's units: each not yet done (and not claimed by another worker) runs here, the
+    expensive methods first (:func:`~neurobridge.experiments.methods.cost_rank`; the sort is stable, so the order is
+    otherwise the config's)."""
+    pending = sorted((u for u in config.units() if not store.done(u[2], u[0], u[1])), key=lambda u: cost_rank(u[2]))
     if not pending:
         return
     context, seconds = context_for(experiment, config, settings)
