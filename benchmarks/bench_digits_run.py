@@ -76,7 +76,7 @@ def units(args) -> None:
         print(f"load after: {_load()}")
         old = sum(tables["old"]) / args.repeat
         new = sum(tables["new"]) / args.repeat
-        old["total"], new["total"] = old.sum(1), new.sum(1)
+        old["total"], new["total"] = old.sum(axis=1), new.sum(axis=1)
         print(f"\nseconds per unit (mean over {args.repeat} repeat(s)), {args.old} -> HEAD:")
         for method in old.index:
             cells = [f"{phase} {old.loc[method, phase]:.2f}->{new.loc[method, phase]:.2f}"
