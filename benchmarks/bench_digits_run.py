@@ -99,7 +99,7 @@ def default(args) -> None:
     print(f"load before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
         clone = _clone("HEAD", Path(tmp) / "clone")
-        out = Path(tmp) / "out"
+        out = Path(args.out) if args.out else Path(tmp) / "out"
         wall = _run(clone, out, ["--jobs", str(args.jobs)])
         print(f"load after: {_load()}")
         timings = pd.read_csv(out / "timings.csv")
@@ -120,6 +120,7 @@ def main() -> None:
     u.set_defaults(func=units)
     d = sub.add_parser("default")
     d.add_argument("--jobs", type=int, default=0)
+    d.add_argument("--out", default=None, help="keep the run's outputs here (default: a temporary folder)")
     d.set_defaults(func=default)
     args = parser.parse_args()
     args.func(args)
