@@ -428,3 +428,14 @@ def test_units_start_with_the_expensive_methods(tmp_path, monkeypatch):
     units.run_units(None, cfg, Store(), {})
     assert [m for m, _, _ in claimed] == ["auto"] * 4 + ["supervised-flow"] * 4 + ["e2e-logreg"] * 3 + ["ridge"] * 4
     assert claimed[:4] == [("auto", 0.05, 0), ("auto", 0.05, 1), ("auto", 0.2, 0), ("auto", 0.2, 1)]
+
+
+def test_report_names_a_malformed_selection_table(tmp_path, monkeypatch):
+    from neurobridge.cli import main
+
+    pd.DataFrame([{"experiment": "digits", "method": "auto", "fraction": 0.05, "seed": 0, "metric": "recognition_accuracy",
+                   "value": 0.9}]).to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "selection.csv").write_text("experiment,method\ndigits,auto\n")
+    monkeypatch.setenv("NEUROBRIDGE_DEBUG", "1")
+    with pytest.raises(ValueError, match="selection.csv is not a neurobridge selection table: missing columns"):
+        main(["report", str(tmp_path)])
