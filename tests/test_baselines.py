@@ -124,3 +124,41 @@ def test_fused_vae_is_reproducible_and_leaves_the_global_rng_alone(digits):
     np.testing.assert_array_equal(a.encode_labels([1, 2]), b.encode_labels([1, 2]))
     with pytest.raises(ValueError, match="labels"):
         FusedVAE().fit(train_x, train_y[:10], labelled)
+
+
+@pytest.mark.parametrize("model", ["fused-vae", "cnn"])
+def test_multi_tensor_adam_trains_to_the_same_weights_as_the_per_parameter_loop(digits, monkeypatch, model):
+    """The baselines' Adam takes one multi-tensor step for all parameters (speed); the weights it reaches equal
+    those of torch's per-parameter loop (``foreach=False``) on the same seed."""
+    import neurobridge._training as training
+
+    train_x, train_y, _, _, labelled = digits
+    rows = labelled[labelled < 400]
+
+    def fit():
+        if model == "fused-vae":
+            net = FusedVAE(seed=5, device="cpu", epochs=3).fit(train_x[:400], train_y[:400], rows).net_
+        else:
+            net = SupervisedClassifier("cnn", seed=5, device="cpu", config={"epochs": 2, "min_steps": 10}).fit(
+                train_x[:400], train_y[:400], rows).model_
+        return [p.detach().clone() for p in net.parameters()]
+
+    calls = []
+    real = torch.optim.Adam
+
+    def spy(params, **kwargs):
+        calls.append(kwargs.get("foreach"))
+        return real(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    fast = fit()
+    assert calls and all(c is True for c in calls)
+    monkeypatch.setattr(training, "adam", lambda params, **kw: real(params, foreach=False, **kw))
+    if model == "fused-vae":
+        import neurobridge.baselines.fused_vae as fused_vae
+
+        monkeypatch.setattr(fused_vae, "adam", lambda params, **kw: real(params, foreach=False, **kw))
+    slow = fit()
+    assert len(fast) == len(slow) > 2
+    for a, b in zip(fast, slow):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -36,6 +36,32 @@ def test_plan_sampler_is_deterministic_and_follows_the_plan():
     np.testing.assert_allclose(counts / counts.sum(), P, atol=4e-3)
 
 
+@pytest.mark.parametrize("cached", [True, False])
+def test_plan_sampler_draws_the_same_pairs_as_the_plain_inverse_cdf(cached, monkeypatch):
+    """The cached row sums and binary search give exactly the pairs of ``rng.choice`` over the row marginal
+    followed by ``(cumsum(P[i]) < u * P[i].sum()).sum()``, zero entries and empty columns included."""
+    from neurobridge.couplings import sampling
+
+    if not cached:
+        monkeypatch.setattr(sampling, "_CDF_CACHE_ENTRIES", 0)
+    P = _plan(n=40, m=33, seed=3)
+    P[:, 4:9] = 0
+    P[7, :] = 0
+    sampler = PlanSampler(P)
+    assert (sampler._cdf is None) is not cached
+    for seed in range(20):
+        src, tgt = sampler.sample(257, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        mass = P.sum(1)
+        rows = rng.choice(len(P), size=257, p=mass / mass.sum())
+        cdf = np.cumsum(P[rows], axis=1)
+        u = rng.random(257) * cdf[:, -1]
+        cols = np.minimum((cdf < u[:, None]).sum(1), P.shape[1] - 1)
+        np.testing.assert_array_equal(src, rows)
+        np.testing.assert_array_equal(tgt, cols)
+        assert not np.isin(tgt, np.arange(4, 9)).any() and not (src == 7).any()
+
+
 def test_plan_sampler_epoch_rows_visit_every_source_once():
     sampler = PlanSampler(torch.as_tensor(_plan(n=10)), row_weights="epoch")
     src, _ = sampler.sample(10, np.random.default_rng(0))

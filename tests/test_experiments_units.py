@@ -347,3 +347,95 @@ def test_report_prints_the_targets_of_the_default_and_the_papers_method(tmp_path
     paper = out.split("targets of bridge-ot")[1]
     assert "| target | fraction | auto |" in auto and auto.count("| met |") == 2
     assert "| target | fraction | bridge-ot |" in paper and paper.count("| MISSED |") == 1
+
+
+def test_default_digits_table_holds_every_row_the_targets_read_and_all_runs_every_method(tmp_path):
+    from neurobridge.experiments.cli import _make_config
+    from neurobridge.experiments.registry import EXPERIMENTS
+    from neurobridge.experiments.targets import METHODS_CHECKED
+
+    spec = EXPERIMENTS["digits"]
+    default = _make_config("digits", None, None, None, False, tmp_path, "cpu", False, True, {})
+    assert set(METHODS_CHECKED) | {"supervised-flow", "e2e-fused-vae", "e2e-cnn", "e2e-logreg"} <= set(default.methods)
+    assert len(default.methods) < len(spec.methods)
+    everything = _make_config("digits", None, None, ("all",), False, tmp_path, "cpu", False, True, {})
+    assert everything.methods == spec.methods and len(everything.methods) == 13
+    assert everything.fractions == default.fractions and everything.seeds == (0, 1, 2)
+    with pytest.raises(ValueError, match="unknown method 'al'"):
+        _make_config("digits", None, None, ("al",), False, tmp_path, "cpu", False, True, {})
+
+
+def test_flow_method_reads_the_couplings_selection():
+    from types import SimpleNamespace
+
+    from neurobridge.experiments.methods import FlowMethod
+
+    method = FlowMethod("auto")
+    log = {"selected": "geodesic", "selection": {"bridge-ot": {"mean": 0.8, "sd": 0.1, "scores": [0.7, 0.9], "chosen": False},
+                                                 "geodesic": {"mean": 0.9, "sd": 0.05, "scores": [0.85, 0.95], "chosen": True}}}
+    method.aligner_ = SimpleNamespace(coupling_=SimpleNamespace(log=log))
+    assert method.selection() == [{"candidate": "bridge-ot", "mean": 0.8, "sd": 0.1, "chosen": False},
+                                  {"candidate": "geodesic", "mean": 0.9, "sd": 0.05, "chosen": True}]
+    method.aligner_ = SimpleNamespace(coupling_=SimpleNamespace(log={}))
+    assert method.selection() == []
+
+
+def test_selection_is_stored_per_unit_and_direction_and_reported(tmp_path, monkeypatch, capsys, short_flows):
+    from neurobridge.cli import main
+    from neurobridge.experiments.methods import FlowMethod
+    from neurobridge.experiments.results import SELECTION_COLUMNS
+
+    def fake_selection(self):
+        chosen = "bridge-ot" if self.seed == 0 else "geodesic"
+        return [{"candidate": c, "mean": 0.5 + 0.1 * (c == chosen), "sd": 0.01, "chosen": c == chosen} for c in ("bridge-ot", "geodesic")]
+
+    monkeypatch.setattr(FlowMethod, "selection", fake_selection)
+    out = tmp_path / "out"
+    run_experiment(config(out, methods=("supervised-flow", "ridge"), fractions=(0.05,), seeds=(0, 1)))
+    table = pd.read_csv(out / "selection.csv")
+    assert list(table.columns) == SELECTION_COLUMNS
+    assert len(table) == 2 * 2 * 2 and set(table.method) == {"supervised-flow"}
+    assert set(table.direction) == {"recognition", "generation"}
+    winners = table[table.chosen].groupby("seed").candidate.agg(set)
+    assert winners[0] == {"bridge-ot"} and winners[1] == {"geodesic"}
+    assert not list(out.glob("*.tmp*")) and not list(out.glob(".*tmp*"))
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    block = printed.split("couplings supervised-flow chose")[1]
+    assert "f=0.05" in block and block.count("bridge-ot x1, geodesic x1") == 2
+
+
+def test_units_start_with_the_expensive_methods(tmp_path, monkeypatch):
+    from neurobridge.experiments import units
+    from neurobridge.experiments.methods import cost_rank
+
+    assert cost_rank("auto") < cost_rank("bridge-ot") == cost_rank("supervised-flow") < cost_rank("e2e-cnn") < cost_rank("ridge")
+    claimed = []
+
+    class Store:
+        def done(self, method, fraction, seed):
+            return (method, fraction, seed) == ("e2e-logreg", 0.05, 1)
+
+        def claim(self, method, fraction, seed):
+            claimed.append((method, fraction, seed))
+            return False
+
+        def add_phase(self, *args):
+            pass
+
+    monkeypatch.setattr(units, "context_for", lambda *args: (None, 0.0))
+    cfg = config(tmp_path, methods=("ridge", "e2e-logreg", "supervised-flow", "auto"), fractions=(0.05, 0.2), seeds=(0, 1))
+    units.run_units(None, cfg, Store(), {})
+    assert [m for m, _, _ in claimed] == ["auto"] * 4 + ["supervised-flow"] * 4 + ["e2e-logreg"] * 3 + ["ridge"] * 4
+    assert claimed[:4] == [("auto", 0.05, 0), ("auto", 0.05, 1), ("auto", 0.2, 0), ("auto", 0.2, 1)]
+
+
+def test_report_names_a_malformed_selection_table(tmp_path, monkeypatch):
+    from neurobridge.cli import main
+
+    pd.DataFrame([{"experiment": "digits", "method": "auto", "fraction": 0.05, "seed": 0, "metric": "recognition_accuracy",
+                   "value": 0.9}]).to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "selection.csv").write_text("experiment,method\ndigits,auto\n")
+    monkeypatch.setenv("NEUROBRIDGE_DEBUG", "1")
+    with pytest.raises(ValueError, match="selection.csv is not a neurobridge selection table: missing columns"):
+        main(["report", str(tmp_path)])

@@ -32,7 +32,7 @@ from neurobridge._device import resolve_device
 from neurobridge.baselines._inputs import full_labels, labelled_indices
 from neurobridge.evaluate.readout import ReadoutResult
 from neurobridge._validation import check_images, check_labels, pixel_max
-from neurobridge._training import batch_indices, seeded
+from neurobridge._training import adam, batch_indices, seeded
 from neurobridge.models.vae import image_decoder, image_encoder, kl_divergence
 
 __all__ = ["FusedVAE", "product_of_experts"]
@@ -156,7 +156,7 @@ class FusedVAE:
 
     def _train(self, net, x_all, rows, codes, image_rows, s):
         generator = torch.Generator().manual_seed(int(self.seed))
-        optimiser = torch.optim.Adam(net.parameters(), lr=s["lr"])
+        optimiser = adam(net.parameters(), lr=s["lr"])
         epochs = range(s["epochs"])
         if self.progress:
             from tqdm.auto import tqdm

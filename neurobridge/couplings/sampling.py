@@ -53,15 +53,44 @@ def _plan_array(plan, name: str = "plan") -> np.ndarray:
     return P
 
 
-def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``j ~ P[i, :] / sum_j P[i, :]`` for each ``i`` in ``rows`` by inverse CDF (one uniform per row)."""
-    cdf = np.cumsum(P[rows], axis=1)
-    total = cdf[:, -1]
+_CDF_CACHE_ENTRIES = 1 << 24
+"""Plans with at most this many entries keep their row-wise cumulative sums (8 bytes each) for sampling."""
+
+
+def _row_cdf(P: np.ndarray) -> np.ndarray:
+    return np.cumsum(P, axis=1)
+
+
+def _count_below(cdf: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``#{j : cdf[rows[k], j] < values[k]}`` for each ``k`` by a vectorised binary search over the non-decreasing
+    rows of ``cdf`` (the same count as ``(cdf[rows] < values[:, None]).sum(1)``, in ``O(B log m)``)."""
+    m = cdf.shape[1]
+    lo = np.zeros(len(rows), dtype=np.int64)
+    hi = np.full(len(rows), m, dtype=np.int64)
+    for _ in range(int(m).bit_length()):
+        mid = (lo + hi) >> 1
+        below = cdf[rows, np.minimum(mid, m - 1)] < values
+        active = lo < hi
+        lo = np.where(active & below, mid + 1, lo)
+        hi = np.where(active & ~below, mid, hi)
+    return lo
+
+
+def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator, cdf: np.ndarray | None = None) -> np.ndarray:
+    """``j ~ P[i, :] / sum_j P[i, :]`` for each ``i`` in ``rows`` by inverse CDF (one uniform ``u`` per row):
+    ``j = #{j' : F_i(j') < u F_i(m)}`` with ``F_i`` the running sum of row ``i``. ``cdf`` is ``np.cumsum(P, axis=1)``
+    when the caller keeps it (then the draw is a binary search per row; the same numbers either way)."""
+    if cdf is None:
+        cdf = np.cumsum(P[rows], axis=1)
+        rows_in_cdf = np.arange(len(rows))
+    else:
+        rows_in_cdf = rows
+    total = cdf[rows_in_cdf, -1]
     if (total <= 0).any():
         bad = rows[total <= 0][:5].tolist()
         raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
     u = rng.random(len(rows)) * total
-    j = (cdf < u[:, None]).sum(axis=1)
+    j = _count_below(cdf, rows_in_cdf, u)
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
 
 
@@ -97,17 +126,22 @@ class PlanSampler(EpochStateMixin):
         if mass.sum() <= 0:
             raise CouplingError("plan carries no mass; nothing to sample")
         self._row_p = mass / mass.sum()
+        row_cdf = self._row_p.cumsum()
+        self._row_cdf = row_cdf / row_cdf[-1]
+        self._cdf = _row_cdf(self.plan) if self.plan.size <= _CDF_CACHE_ENTRIES else None
         self._epoch = EpochRows(self.plan.shape[0])
 
     def _rows(self, batch_size: int, rng) -> np.ndarray:
         if self.row_weights == "marginal":
-            return rng.choice(self.plan.shape[0], size=batch_size, p=self._row_p)
+            # the draw of ``rng.choice(n, size, p=row_p)`` (normalised running sum, one uniform each, right
+            # search), without re-validating and re-summing ``row_p`` on every call: the same numbers
+            return self._row_cdf.searchsorted(rng.random(batch_size), side="right")
         return self._uniform_or_epoch(batch_size, rng)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
         rows = self._rows(batch_size, rng).astype(np.int64)
-        return rows, _draw_in_rows(self.plan, rows, rng)
+        return rows, _draw_in_rows(self.plan, rows, rng, self._cdf)
 
 
 class BridgeSampler:

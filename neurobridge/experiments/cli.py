@@ -90,7 +90,8 @@ def add_experiment_commands(sub) -> None:
     run.add_argument("experiment", choices=sorted(EXPERIMENTS))
     run.add_argument("--fractions", type=_floats, help="labelled fractions, e.g. '0.01,0.05,0.1'")
     run.add_argument("--seeds", type=_ints, help="seeds, e.g. '0,1,2'")
-    run.add_argument("--methods", type=_words, help="methods to run (default: all of the experiment's)")
+    run.add_argument("--methods", type=_words, help="methods to run, or 'all' for every listed method (default: the "
+                     "experiment's headline set)")
     run.add_argument("--quick", action="store_true", help="small settings for CI and smoke tests")
     run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<experiment>)")
     run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
@@ -150,6 +151,8 @@ def _make_config(name, fractions, seeds, methods, quick, out, device, progress, 
 
     spec = EXPERIMENTS[name]
     defaults = spec.quick_defaults if quick else spec.defaults
+    if methods is not None and tuple(methods) == ("all",):
+        methods = spec.methods
     methods = check_methods(defaults["methods"] if methods is None else methods, spec.valid_methods(), name)
     return RunConfig(
         experiment=name,
@@ -223,7 +226,7 @@ def _sweep(args) -> int:
 def _report(args) -> int:
     import pandas as pd
 
-    from neurobridge.experiments.results import COLUMNS
+    from neurobridge.experiments.results import COLUMNS, format_selection
     from neurobridge.experiments.targets import METHODS_CHECKED, format_targets, markdown_table
 
     path = args.results / "results.csv" if args.results.is_dir() else args.results
@@ -255,4 +258,26 @@ def _report(args) -> int:
         checked = [m for m in METHODS_CHECKED if m in set(part["method"])] or ["bridge-ot"]
         for method in checked:
             print(f"### {experiment}: targets of {method}\n\n{format_targets(part, method)}\n")
+    chosen = _read_selection(path.parent / "selection.csv")
+    if chosen is not None and len(chosen):
+        print(format_selection(chosen))
     return 0
+
+
+def _read_selection(path: Path):
+    """``selection.csv`` beside the results (None when absent); a malformed one is a ValueError naming it."""
+    import pandas as pd
+
+    from neurobridge.experiments.results import SELECTION_COLUMNS
+
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"report: {path} is not a readable CSV table ({type(err).__name__}: {str(err).strip()})") from None
+    missing = [c for c in SELECTION_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"report: {path} is not a neurobridge selection table: missing columns {missing}; "
+                         "delete it or rerun the experiment")
+    return table

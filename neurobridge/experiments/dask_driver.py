@@ -129,8 +129,9 @@ class _Record:
     def __init__(self):
         self.record = None
 
-    def add(self, method, fraction, seed, metrics, *, timings=None, files=()):
-        self.record = {"status": "done", "metrics": dict(metrics), "timings": dict(timings or {}), "files": list(files)}
+    def add(self, method, fraction, seed, metrics, *, timings=None, files=(), selection=()):
+        self.record = {"status": "done", "metrics": dict(metrics), "timings": dict(timings or {}), "files": list(files),
+                       "selection": list(selection)}
 
     def fail(self, method, fraction, seed, reason, *, timings=None):
         self.record = {"status": "failed", "reason": str(reason), "timings": dict(timings or {})}
@@ -180,7 +181,8 @@ def _save(store, method: str, fraction: float, seed: int, result: dict) -> bool:
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise RuntimeError(f"a worker returned a figure path outside the output folder: {name!r}")
         atomic_write(store.out / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
-    store.add(method, fraction, seed, result["metrics"], timings=result["timings"], files=result["files"])
+    store.add(method, fraction, seed, result["metrics"], timings=result["timings"], files=result["files"],
+              selection=result.get("selection", ()))
     return True
 
 
@@ -189,8 +191,10 @@ def run_with_dask(name: str, config: RunConfig, store, client, *, retries: int =
     the moment it arrives (see the module docstring). ``retries`` reruns a task that raised outside the unit."""
     from tqdm.auto import tqdm
 
+    from neurobridge.experiments.methods import cost_rank
+
     distributed = _distributed()
-    pending = [(f, s, m) for f, s, m in config.units() if not store.done(m, f, s)]
+    pending = sorted(((f, s, m) for f, s, m in config.units() if not store.done(m, f, s)), key=lambda u: cost_rank(u[2]))
     if not pending:
         return
     if isinstance(getattr(client, "cluster", None), distributed.LocalCluster):

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "FLOW_ALIASES", "REGRESSION_MAPS", "END_TO_END", "REFERENCES", "flow_method_names", "method_kind",
-    "build_method", "method_settings", "check_methods", "FlowMethod", "MapMethod", "EndToEndMethod", "ReferenceMethod",
+    "build_method", "method_settings", "check_methods", "cost_rank", "FlowMethod", "MapMethod", "EndToEndMethod", "ReferenceMethod",
 ]
 
 FLOW_ALIASES = {"supervised-flow": "supervised"}
@@ -60,6 +60,21 @@ def method_kind(name: str) -> str:
         return "flow"
     valid = sorted(set(flow_method_names()) | set(REGRESSION_MAPS) | set(END_TO_END) | set(REFERENCES))
     raise ValueError(f"unknown method {name!r}; valid methods: {', '.join(valid)}")
+
+
+SELECTING_COUPLINGS = ("auto",)
+"""Couplings that fit and score several candidate couplings before fitting the chosen one (the slowest units)."""
+
+
+def cost_rank(name: str) -> int:
+    """A coarse order of a unit's expected cost, largest first: selecting couplings (0), other flows (1),
+    end-to-end models (2), maps and references (3). Drivers start the expensive units first, so the last units to
+    finish are short ones (longest-processing-time-first scheduling) and the wall time is not set by a late, long
+    unit on one worker while the others idle."""
+    kind = method_kind(name)
+    if kind == "flow":
+        return 0 if FLOW_ALIASES.get(name, name) in SELECTING_COUPLINGS else 1
+    return 2 if kind == "end-to-end" else 3
 
 
 def check_methods(methods, valid, experiment: str) -> tuple[str, ...]:
@@ -99,6 +114,17 @@ class FlowMethod:
 
     def sample(self, source, n_samples: int = 8):
         return self.aligner_.sample(source, n_samples=n_samples)
+
+    def selection(self) -> list[dict]:
+        """The candidates the coupling chose among by validation (``auto``: its ``log["selection"]``), one row each
+        ``{candidate, mean, sd, chosen}``; empty for a coupling that chose nothing."""
+        log = getattr(getattr(self.aligner_, "coupling_", None), "log", None) or {}
+        table = log.get("selection")
+        if not isinstance(table, dict):
+            return []
+        selected = log.get("selected")
+        return [{"candidate": str(name), "mean": float(entry.get("mean", float("nan"))), "sd": float(entry.get("sd", float("nan"))),
+                 "chosen": bool(entry.get("chosen", name == selected))} for name, entry in table.items()]
 
     def timings(self) -> dict:
         """Seconds spent on the coupling and on the flow, where the Aligner records the split (``timings_``);

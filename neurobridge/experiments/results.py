@@ -8,10 +8,12 @@ it finishes, so an interrupted run resumes where it stopped. A unit file records
   from the current run's is stale and never counted as done;
 - ``status``: ``"done"`` (with its ``rows``; a NaN value stays NaN, written ``nan``) or ``"failed"`` (with the
   ``reason``): a failed unit is neither a result nor "not run";
-- ``timings``: seconds per phase; ``files``: the figures the unit drew (a unit whose figures are missing is redone).
+- ``timings``: seconds per phase; ``files``: the figures the unit drew (a unit whose figures are missing is redone);
+- ``selection``: for a coupling that chooses among candidates by validation (``auto``), one row per fitted
+  direction and candidate with its validation score's mean and sd and whether it was chosen.
 
-``results.csv``/``results.nc`` (done units), ``failures.csv`` (failed units, with the reason) and ``timings.csv``
-(seconds per unit and phase) are rebuilt from the unit files, atomically, readable by group and others.
+``results.csv``/``results.nc`` (done units), ``failures.csv`` (failed units, with the reason), ``timings.csv``
+(seconds per unit and phase) and ``selection.csv`` (the candidates a selecting coupling scored, per unit and direction) are rebuilt from the unit files, atomically, readable by group and others.
 ``run.json`` records each experiment's settings in ``OUT``; a rerun with other settings is refused
 (:meth:`ResultStore.check_settings`).
 """
@@ -28,12 +30,13 @@ import pandas as pd
 
 from neurobridge._io import atomic_write
 
-__all__ = ["COLUMNS", "FAILURE_COLUMNS", "TIMING_COLUMNS", "PHASES", "ResultStore", "unit_key", "summarize",
+__all__ = ["COLUMNS", "FAILURE_COLUMNS", "TIMING_COLUMNS", "SELECTION_COLUMNS", "format_selection", "PHASES", "ResultStore", "unit_key", "summarize",
            "format_summary", "format_failures", "format_timings", "atomic_write_text", "SettingsMismatch"]
 
 COLUMNS = ["experiment", "method", "fraction", "seed", "metric", "value"]
 FAILURE_COLUMNS = ["experiment", "method", "fraction", "seed", "reason"]
 TIMING_COLUMNS = ["experiment", "method", "fraction", "seed", "phase", "seconds"]
+SELECTION_COLUMNS = ["experiment", "method", "fraction", "seed", "direction", "candidate", "mean", "sd", "chosen"]
 PHASES = ("reference models", "bridges", "couplings", "flows", "baselines", "evaluation", "figures")
 SETUP_METHOD = "(setup)"
 
@@ -197,14 +200,21 @@ class ResultStore:
         path.with_suffix(".claim").unlink(missing_ok=True)
 
     def add(self, method: str, fraction: float, seed: int, metrics: Mapping[str, float], *,
-            timings: Mapping[str, float] | None = None, files: Iterable[str] = ()) -> None:
-        """Store a finished unit. ``None`` metrics are left out (not applicable); NaN and inf are kept as they are."""
+            timings: Mapping[str, float] | None = None, files: Iterable[str] = (),
+            selection: Iterable[Mapping] = ()) -> None:
+        """Store a finished unit. ``None`` metrics are left out (not applicable); NaN and inf are kept as they are.
+        ``selection``: rows ``{direction, candidate, mean, sd, chosen}`` of a coupling's choice among candidates."""
         rows = [
             {"experiment": self.experiment, "method": method, "fraction": float(fraction), "seed": int(seed), "metric": k, "value": float(v)}
             for k, v in metrics.items()
             if v is not None
         ]
-        self._store(method, fraction, seed, {"status": "done", "rows": rows, "timings": dict(timings or {}), "files": list(files)})
+        record = {"status": "done", "rows": rows, "timings": dict(timings or {}), "files": list(files)}
+        selection = [{"direction": str(r["direction"]), "candidate": str(r["candidate"]), "mean": float(r["mean"]),
+                      "sd": float(r["sd"]), "chosen": bool(r["chosen"])} for r in selection]
+        if selection:
+            record["selection"] = selection
+        self._store(method, fraction, seed, record)
 
     def fail(self, method: str, fraction: float, seed: int, reason: str, *, timings: Mapping[str, float] | None = None) -> None:
         """Store a unit that raised, with the reason; a rerun tries it again."""
@@ -256,17 +266,36 @@ class ResultStore:
                              "phase": phase, "seconds": float(seconds)})
         return pd.DataFrame(rows, columns=TIMING_COLUMNS).astype({"seed": "Int64"})
 
-    def write(self) -> pd.DataFrame:
-        """Write ``results.csv`` and ``results.nc`` (done units of all experiments in ``out``), ``failures.csv`` and
-        ``timings.csv`` (this experiment) atomically, and return the results table."""
+    def selection(self) -> pd.DataFrame:
+        """The candidates selecting couplings scored, per done unit and direction (all experiments in ``out``)."""
         rows = []
         for _, record in self._records():
             if record.get("status") == "done":
+                rows.extend(record.get("selection") or ())
+        return pd.DataFrame(rows, columns=SELECTION_COLUMNS)
+
+    def write(self) -> pd.DataFrame:
+        """Write ``results.csv`` and ``results.nc`` (done units of all experiments in ``out``), ``selection.csv``
+        (the same units, where a coupling chose among candidates), ``failures.csv`` and ``timings.csv`` (this
+        experiment) atomically, and return the results table."""
+        rows, selection = [], []
+        for path, record in self._records():
+            if record.get("status") == "done":
                 rows.extend(record["rows"])
+                if record.get("selection"):
+                    experiment, method, fraction, seed = path.stem.split("__")
+                    selection.extend({"experiment": experiment, "method": method, "fraction": float(fraction),
+                                      "seed": int(seed), **row} for row in record["selection"])
         table = pd.DataFrame(rows, columns=COLUMNS).sort_values(["experiment", "metric", "method", "fraction", "seed"]).reset_index(drop=True)
         table["value"] = table["value"].astype(float)
         atomic_write_text(self.out / "results.csv", table.to_csv(index=False, na_rep="nan"))
         _write_table_netcdf(table, self.out / "results.nc")
+        if selection:
+            chosen = pd.DataFrame(selection, columns=SELECTION_COLUMNS).sort_values(
+                ["experiment", "method", "fraction", "seed", "direction", "candidate"])
+            atomic_write_text(self.out / "selection.csv", chosen.to_csv(index=False, na_rep="nan"))
+        elif (self.out / "selection.csv").is_file():
+            (self.out / "selection.csv").unlink()
         failures = self.failures()
         if len(failures):
             atomic_write_text(self.out / "failures.csv", failures.to_csv(index=False))
@@ -306,6 +335,24 @@ def format_summary(table: pd.DataFrame, metrics: Iterable[str] | None = None) ->
         wide = cells.pivot(index="method", columns="fraction", values="cell").fillna("")
         wide.columns = [f"f={c:g}" for c in wide.columns]
         blocks.append(f"{experiment} — {metric} (mean ± sd over seeds)\n{wide.to_string()}")
+    return "\n\n".join(blocks)
+
+
+def format_selection(selection: pd.DataFrame) -> str:
+    """Which candidate a selecting coupling chose, per experiment, method, direction and fraction, counted over
+    seeds (e.g. ``bridge-ot x2, label-spreading x1``)."""
+    chosen = selection[selection["chosen"].astype(str).str.lower().isin(("true", "1"))]
+    if not len(chosen):
+        return ""
+    blocks = []
+    for (experiment, method), part in chosen.groupby(["experiment", "method"]):
+        cells = {}
+        for (direction, fraction), rows in part.groupby(["direction", "fraction"]):
+            counts = rows["candidate"].value_counts()
+            cells[(direction, fraction)] = ", ".join(f"{name} x{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        wide = pd.Series(cells).unstack(0).fillna("")
+        wide.index = [f"f={f:g}" for f in wide.index]
+        blocks.append(f"{experiment} — couplings {method} chose (per direction, counted over seeds)\n{wide.to_string()}")
     return "\n\n".join(blocks)
 
 

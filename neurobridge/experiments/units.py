@@ -26,7 +26,7 @@ from typing import Callable, NamedTuple
 from tqdm.auto import tqdm
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.methods import build_method
+from neurobridge.experiments.methods import build_method, cost_rank
 from neurobridge.experiments.results import ResultStore
 
 __all__ = ["Experiment", "Unit", "run_settings", "context_for", "run_unit", "run_units", "RUNTIME_OPTIONS"]
@@ -139,12 +139,14 @@ def run_unit(experiment: Experiment, config: RunConfig, context, settings: dict,
     try:
         with phases("bridges"):
             bridges = experiment.bridges(context, fraction, seed)
-        metrics, figures = {}, {}
+        metrics, figures, selection = {}, {}, []
         kind = None
         for task, source, target, task_bridges in experiment.tasks(context, method, bridges):
             built = build_method(method, seed=seed, device=config.device, flow=settings.get("flow"), models=settings.get("models"))
             kind = built.kind
             fitted = _fit(built, source, target, task_bridges, phases)
+            if hasattr(fitted, "selection"):
+                selection.extend({"direction": task, **row} for row in fitted.selection())
             with phases("evaluation"):
                 task_metrics, task_figures = experiment.evaluate(context, task, fitted, bridges, Unit(method, fraction, seed))
             metrics.update(task_metrics)
@@ -164,13 +166,15 @@ def run_unit(experiment: Experiment, config: RunConfig, context, settings: dict,
         if os.environ.get("NEUROBRIDGE_DEBUG"):
             traceback.print_exc()
         return False
-    store.add(method, fraction, seed, metrics, timings=phases.seconds, files=files)
+    store.add(method, fraction, seed, metrics, timings=phases.seconds, files=files, selection=selection)
     return True
 
 
 def run_units(experiment: Experiment, config: RunConfig, store: ResultStore, settings: dict, *, tag: str = "main") -> None:
-    """Serial loop over the run's units: each not yet done (and not claimed by another worker) runs here."""
-    pending = [u for u in config.units() if not store.done(u[2], u[0], u[1])]
+    """Serial loop over the run's units: each not yet done (and not claimed by another worker) runs here, the
+    expensive methods first (:func:`~neurobridge.experiments.methods.cost_rank`; the sort is stable, so the order is
+    otherwise the config's)."""
+    pending = sorted((u for u in config.units() if not store.done(u[2], u[0], u[1])), key=lambda u: cost_rank(u[2]))
     if not pending:
         return
     context, seconds = context_for(experiment, config, settings)
