@@ -19,9 +19,10 @@ labelled stimulus is a bridge to that stimulus' model activation. Test points ar
   identification there. A decoder trained on labelled stimuli cannot name unseen images, so ``e2e-logreg`` has none.
 - ``neural_predictivity`` (method ``model-layer``, the same at every fraction and seed): Brain-Score's PLS
   predictivity of the region from the model layer on trial-level presentations, with ``neural_predictivity_raw`` and
-  the internal-consistency ``ceiling`` (normalisation r^2/c). PLS keeps Brain-Score's 25 components where there are
-  at least 30 stimuli; on the 25-image slice it uses 20, because 25 components on 25 images fit rounding noise
-  (see benchmarks/README_predictivity.md).
+  the internal-consistency ``ceiling`` (normalisation r^2/c). It uses no bridges, so each process computes it once
+  and every fraction and seed reports that value. PLS keeps Brain-Score's 25 components where there are at least 30
+  stimuli; on the 25-image slice it uses 20, because 25 components on 25 images fit rounding noise (see
+  benchmarks/README_predictivity.md).
 """
 from __future__ import annotations
 
@@ -127,6 +128,7 @@ class MajajContext:
     trial_row: np.ndarray
     trial_category: np.ndarray
     probe: object
+    reference: dict | None = None
 
 
 class MajajExperiment(Experiment):
@@ -183,9 +185,12 @@ class MajajExperiment(Experiment):
         from neurobridge.evaluate import neural_predictivity
 
         if task == "reference":
-            result = neural_predictivity(context.model, context.neural, trials="presentations", n_components=min(25, len(context.stimuli) - 5))
-            return {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
-                    "ceiling": float(result.ceiling), "neural_predictivity_error": result.error}, {}
+            if context.reference is None:
+                result = neural_predictivity(context.model, context.neural, trials="presentations",
+                                             n_components=min(25, len(context.stimuli) - 5))
+                context.reference = {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
+                                     "ceiling": float(result.ceiling), "neural_predictivity_error": result.error}
+            return dict(context.reference), {}
         labelled = np.unique(context.trial_stimulus[bridges.source_index])
         test_trials = np.flatnonzero(~np.isin(context.trial_stimulus, labelled))
         metrics = {"n_labelled_stimuli": len(labelled)}
