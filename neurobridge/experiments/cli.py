@@ -232,14 +232,7 @@ def _report(args) -> int:
     path = args.results / "results.csv" if args.results.is_dir() else args.results
     if not path.is_file():
         raise ValueError(f"report: no results.csv at {path}")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"report: {path} is not a readable CSV table ({type(err).__name__}: {str(err).strip()})") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"report: {path} is not a neurobridge results table: missing columns {missing} "
-                         f"(expected {', '.join(COLUMNS)})")
+    table = _read_table(path, COLUMNS, "results", f"(expected {', '.join(COLUMNS)})")
     for column in ("fraction", "seed", "value"):
         numeric = pd.to_numeric(table[column], errors="coerce")
         bad = table[column][numeric.isna() & table[column].notna() & (table[column].astype(str).str.lower() != "nan")]
@@ -266,18 +259,23 @@ def _report(args) -> int:
 
 def _read_selection(path: Path):
     """``selection.csv`` beside the results (None when absent); a malformed one is a ValueError naming it."""
-    import pandas as pd
-
     from neurobridge.experiments.results import SELECTION_COLUMNS
 
     if not path.is_file():
         return None
+    return _read_table(path, SELECTION_COLUMNS, "selection", "; delete it or rerun the experiment")
+
+
+def _read_table(path: Path, columns, kind: str, hint: str):
+    """A CSV table that must hold ``columns``; an unreadable or foreign one is a ValueError naming ``path``."""
+    import pandas as pd
+
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ValueError(f"report: {path} is not a readable CSV table ({type(err).__name__}: {str(err).strip()})") from None
-    missing = [c for c in SELECTION_COLUMNS if c not in table.columns]
+    missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise ValueError(f"report: {path} is not a neurobridge selection table: missing columns {missing}; "
-                         "delete it or rerun the experiment")
+        sep = "" if hint.startswith(";") else " "
+        raise ValueError(f"report: {path} is not a neurobridge {kind} table: missing columns {missing}{sep}{hint}")
     return table
