@@ -6,6 +6,7 @@ so that each test takes seconds once the reference models are cached.
 """
 import json
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -439,3 +440,40 @@ def test_report_names_a_malformed_selection_table(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROBRIDGE_DEBUG", "1")
     with pytest.raises(ValueError, match="selection.csv is not a neurobridge selection table: missing columns"):
         main(["report", str(tmp_path)])
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.split()[1:2] == ["Z"] for line in status if line.startswith("State:"))
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux) to watch the worker")
+def test_a_pool_worker_stops_when_its_driver_is_killed(tmp_path):
+    """A driver killed by SIGKILL must not leave its workers running (they are not daemons)."""
+    import signal
+    import subprocess
+    import sys
+
+    worker = ("import os, sys, time\n"
+              "from neurobridge.experiments.driver import exit_with_parent\n"
+              "exit_with_parent(os.getppid(), interval=0.2)\n"
+              "print(os.getpid(), flush=True)\n"
+              "time.sleep(60)\n")
+    driver = (f"import subprocess, sys, time\n"
+              f"child = subprocess.Popen([sys.executable, '-c', {worker!r}], stdout=sys.stdout)\n"
+              f"time.sleep(60)\n")
+    middle = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(middle.stdout.readline())
+        assert not _gone(child)
+        middle.send_signal(signal.SIGKILL)
+        middle.wait(10)
+        deadline = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(child), "the worker outlived its killed driver"
+    finally:
+        middle.kill()

@@ -107,7 +107,27 @@ def run_one(name: str, config: RunConfig, method: str, fraction: float, seed: in
         return run_unit(experiment, config, context, store.settings, store, method, fraction, seed)
 
 
-def _worker(name: str, config: RunConfig, tag: str) -> None:
+def exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit this process (status 3) within ``interval`` seconds of process ``parent`` going away.
+
+    A pool worker is not a daemon (it must finish its unit), so a driver killed by SIGTERM or SIGKILL would leave its
+    workers running units nobody collects. A daemon thread polls ``os.getppid()``: once the parent is gone the worker
+    has been re-parented and stops; its unfinished unit leaves only a claim file, which the next run clears when it starts.
+    """
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="neurobridge-parent-watch", daemon=True).start()
+
+
+def _worker(name: str, config: RunConfig, tag: str, parent: int | None = None) -> None:
+    if parent is not None:
+        exit_with_parent(parent)
     experiment = experiment_for(name)
     store = _store(experiment, config, resume=True, worker=True)
     run_with_store(experiment, config, store, tag=tag)
@@ -131,14 +151,19 @@ def _run_parallel(name: str, config: RunConfig, store: ResultStore, jobs: int) -
     processes = []
     for k in range(jobs):
         worker_config = dataclasses.replace(config, options={**config.options, "jobs": 1}, progress=config.progress and k == 0)
-        process = context.Process(target=_worker, args=(name, worker_config, f"w{k}"))
+        process = context.Process(target=_worker, args=(name, worker_config, f"w{k}", os.getpid()))
         process.start()
         processes.append(process)
     failed = []
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            failed.append(process.exitcode)
+    try:
+        for process in processes:
+            process.join()
+            if process.exitcode != 0:
+                failed.append(process.exitcode)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(processes)} worker processes failed (exit codes {failed}); "
                            "finished units are kept: run the same command again to resume")
