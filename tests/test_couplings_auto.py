@@ -251,3 +251,16 @@ def test_shared_graphs_give_the_same_choice_scores_and_plan_as_recomputing_them(
     np.testing.assert_allclose(forced[0], forced[1], rtol=1e-12, atol=0)
     with pytest.raises(CouplingError, match="share_graphs"):
         AutoCoupling(names, share_graphs="yes").fit(x, y, bridges)
+
+
+def test_paired_validation_uses_at_most_validation_size_target_points_and_the_final_fit_all_bridges():
+    x, y, bridges = _linear_paired()
+    capped = AutoCoupling(FAST_PAIRED, folds=3, validation_size=20).fit(x, y, bridges)
+    assert capped.log["validation_bridges"] == 20 and len(bridges) == 30
+    assert capped.log["selected"] == "map-refined"
+    pinned = capped.plan_numpy()[np.asarray(bridges.source_index)].argmax(1)
+    assert np.mean(pinned == np.asarray(bridges.target_index)) == 1.0
+    again = AutoCoupling(FAST_PAIRED, folds=3, validation_size=20).fit(x, y, bridges)
+    assert again.log["selection"]["map-refined"]["scores"] == capped.log["selection"]["map-refined"]["scores"]
+    whole = AutoCoupling(FAST_PAIRED, folds=3, validation_size=200).fit(x, y, bridges)
+    assert whole.log["validation_bridges"] == 30

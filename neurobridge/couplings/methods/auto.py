@@ -198,7 +198,8 @@ class AutoCoupling(CouplingMethod):
     rule : ``"one-se"`` (default: tie margin ``max(tolerance, SE)``, the paired standard error of the difference to
         the best candidate) or ``"tolerance"`` (tie margin ``tolerance``).
     validation_size : paired bridges: the largest pools validated in full (larger ones are validated on the bridge
-        points alone).
+        points alone, and on a seeded subsample of ``validation_size`` of their target points when the bridges reach
+        more; ``log["validation_bridges"]`` says how many bridges the folds used).
     label_validation_size : label-matched bridges: points per pool in each validation problem (bridge points plus a
         random subsample). Default 2,000: on digits at 10 % labels, 400-point pools thinned the k-NN graph until
         label spreading scored below the supervised-only candidate (0.87 vs 0.90), while on the full pools it scored
@@ -395,6 +396,25 @@ class AutoCoupling(CouplingMethod):
             coupling = self._fit(x, y, bridges)
         return coupling.with_log(graph_builds=cache.builds, graph_reuses=cache.hits, shortest_path_trees=cache.trees)
 
+    def _validation_bridges(self, bridges, kind: str, n: int, m: int):
+        """The bridges the folds are drawn from. Paired bridges on pools larger than ``validation_size`` are validated
+        on the bridge points alone; when they reach more than ``validation_size`` target points, a seeded subsample of
+        ``validation_size`` target points and all their bridges is used (each candidate is fitted once per fold on
+        those points, so the search no longer grows with the number of bridges). Otherwise all bridges."""
+        if kind != PAIRED or max(n, m) <= self.validation_size:
+            return bridges
+        ti = np.asarray(bridges.target_index)
+        targets = np.unique(ti)
+        if targets.size <= self.validation_size:
+            return bridges
+        from ...bridges import Bridges
+
+        keep = np.random.default_rng([int(self.seed), 1]).choice(targets, size=int(self.validation_size), replace=False)
+        mask = np.isin(ti, keep)
+        labels = None if bridges.labels is None else np.asarray(bridges.labels)[mask]
+        return Bridges.from_indices(np.asarray(bridges.source_index)[mask], ti[mask], labels, n_source=n, n_target=m,
+                                    match=bridges.match)
+
     def _fit(self, x, y, bridges) -> Coupling:
         X, Y = pool_arrays(x, y)
         check_pool(X, "source", "cosine")
@@ -405,10 +425,12 @@ class AutoCoupling(CouplingMethod):
         candidates = self._candidates(kind)
         from ...bridges import Bridges
 
+        all_bridges = bridges
+        bridges = self._validation_bridges(bridges, kind, len(X), len(Y))
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
         labels = None if bridges.labels is None or kind != LABEL else np.asarray(bridges.labels)
         if np.unique(ti).size < 2:
-            return self._unvalidated(candidates, X, Y, bridges, kind, "the bridges reach a single target point, so no fold can be held out")
+            return self._unvalidated(candidates, X, Y, all_bridges, kind, "the bridges reach a single target point, so no fold can be held out")
         first = self._assignments(bridges, kind, 1)[0]
         n_folds = int(first.max()) + 1
         repeats = self._n_repeats(first, labels)
@@ -450,7 +472,7 @@ class AutoCoupling(CouplingMethod):
                                                     None if labels is None else labels[tr], None if labels is None else labels[te]))
                     held_out[name] += int(te.sum())
         if not any(scores.values()) and not errors:
-            return self._unvalidated(candidates, X, Y, bridges, kind, "no held-out bridge has a class with a training bridge "
+            return self._unvalidated(candidates, X, Y, all_bridges, kind, "no held-out bridge has a class with a training bridge "
                                      "(every class has a single bridge), so the folds cannot be scored")
         chosen, stats = self._choose(candidates, scores, errors, n_folds)
         nan = float("nan")
@@ -461,9 +483,9 @@ class AutoCoupling(CouplingMethod):
                    "seconds": seconds[name], "chosen": name == chosen, **({"error": errors[name]} if name in errors else {})}
             for name in candidates
         }
-        coupling = self._final(candidates, chosen, X, Y, bridges)
+        coupling = self._final(candidates, chosen, X, Y, all_bridges)
         return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind, tolerance=self.tolerance, rule=self.rule,
-                                 repeats=repeats, folds=n_folds, validated=True,
+                                 repeats=repeats, folds=n_folds, validated=True, validation_bridges=len(bridges),
                                  score="partner_retrieval" if kind == PAIRED else "class_agreement",
                                  pin_bridges=bool(getattr(candidates[chosen], "pin_bridges", True)))
 
