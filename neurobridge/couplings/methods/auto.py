@@ -280,12 +280,6 @@ class AutoCoupling(CouplingMethod):
 
     def _check(self, K: int) -> int:
         self.check_params()
-        if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 2:
-            raise CouplingError(f"folds must be an integer >= 2; got {self.folds!r}")
-        if not 0 <= self.tolerance < 1:
-            raise CouplingError(f"tolerance must lie in [0, 1) (a difference of mean validation scores); got {self.tolerance!r}")
-        if isinstance(self.validation_size, bool) or not isinstance(self.validation_size, (int, np.integer)) or self.validation_size < 2:
-            raise CouplingError(f"validation_size must be an integer >= 2; got {self.validation_size!r}")
         return int(self.folds)
 
     def _strata(self, bridges, kind: str) -> tuple[np.ndarray, list[np.ndarray]]:
