@@ -221,3 +221,12 @@ def test_neurobridge_run_majaj_on_the_small_standin(active, tmp_path):
     assert {"bridge-ot", "ridge", "model-layer"} <= set(table["method"])
     predictivity = table[table["metric"] == "neural_predictivity"]["value"]
     assert len(predictivity) and np.isfinite(predictivity).all()
+
+    from neurobridge import benchmarks
+    from neurobridge.experiments.config import RunConfig
+    from neurobridge.experiments.majaj import model_layer, neural_data
+
+    config = RunConfig("majaj", (0.4,), (0,), ("model-layer",), out, options={"data": "public"}, progress=False)
+    stimuli = list(dict.fromkeys(neural_data(config).coords["stimulus_id"].values))
+    expected = benchmarks.load("majajhong2015.IT-pls")(model_layer(config, stimuli))
+    assert predictivity.to_numpy() == pytest.approx(expected.score, abs=1e-6)

@@ -18,8 +18,12 @@ labelled stimulus is a bridge to that stimulus' model activation. Test points ar
   among all stimuli? On the slice every object appears in a single image, so object identification equals image
   identification there. A decoder trained on labelled stimuli cannot name unseen images, so ``e2e-logreg`` has none.
 - ``neural_predictivity`` (method ``model-layer``, the same at every fraction and seed): Brain-Score's PLS
-  predictivity of the region from the model layer on trial-level presentations, with ``neural_predictivity_raw`` and
-  the internal-consistency ``ceiling`` (normalisation r^2/c). It uses no bridges, so each process computes it once
+  predictivity of the region from the model layer, with ``neural_predictivity_raw`` and the internal-consistency
+  ``ceiling`` (normalisation r^2/c, the ceiling always from the trials). With ``source=averaged`` (the default on the
+  public data) it is the package's benchmark of that data and region (``majajhong2015.IT-pls`` and so on: repetitions
+  averaged per image, as Brain-Score's MajajHong2015 benchmarks fit their metric, splits stratified by object); with
+  ``source=trials`` (the default on the slice, whose 25 images are too few to split by image) the regression splits
+  over trial-level presentations. It uses no bridges, so each process computes it once
   and every fraction and seed reports that value. PLS keeps Brain-Score's 25 components where there are at least 30
   stimuli; on the 25-image slice it uses 20, because 25 components on 25 images fit rounding noise (see
   benchmarks/README_predictivity.md).
@@ -86,6 +90,13 @@ def model_layer(config: RunConfig, stimulus_ids):
     return record_activations(model, images, [config.options.get("layer", "features.12")], preprocess=preprocess, device=config.device, progress=config.progress)
 
 
+def reference_benchmark(config: RunConfig) -> str:
+    """The name of the :mod:`neurobridge.benchmarks` benchmark of the run's data and region (PLS)."""
+    variant = config.options.get("data", "slice25")
+    prefix = "majajhong2015" if variant == "public" else f"majajhong2015.{variant}"
+    return f"{prefix}.{config.options.get('region', 'IT')}-pls"
+
+
 def prepare(config: RunConfig) -> None:
     neural = neural_data(config)
     model_layer(config, list(dict.fromkeys(neural.coords["stimulus_id"].values)))
@@ -128,6 +139,7 @@ class MajajContext:
     trial_row: np.ndarray
     trial_category: np.ndarray
     probe: object
+    benchmark: str | None = None
     reference: dict | None = None
 
 
@@ -153,15 +165,19 @@ class MajajExperiment(Experiment):
         neural = neural_data(config)
         stimuli = np.array(list(dict.fromkeys(neural.coords["stimulus_id"].values)))
         model = model_layer(config, stimuli)
-        model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[np.flatnonzero(neural.coords["stimulus_id"].values == s)[0] for s in stimuli]]))
-        points = average_repetitions(neural) if source_kind(config) == "averaged" else neural
+        _, first_trial = np.unique(neural.coords["stimulus_id"].values, return_index=True)
+        first_trial = dict(zip(neural.coords["stimulus_id"].values[first_trial], first_trial))
+        model = model.assign_coords(category_name=("presentation", neural.coords["category_name"].values[[first_trial[s] for s in stimuli]]))
+        averaged = source_kind(config) == "averaged"
+        points = average_repetitions(neural) if averaged else neural
         trial_stimulus = points.coords["stimulus_id"].values
         row_of = {s: i for i, s in enumerate(stimuli)}
         trial_row = np.array([row_of[s] for s in trial_stimulus])
         categories = model.coords["category_name"].values
         y = model.values.astype(np.float32)
         return MajajContext(neural, model, points.values.astype(np.float32), y, stimuli, categories, trial_stimulus, trial_row,
-                            categories[trial_row], LinearProbe().fit(y, categories))
+                            categories[trial_row], LinearProbe().fit(y, categories),
+                            benchmark=reference_benchmark(config) if averaged else None)
 
     def bridges(self, context: MajajContext, fraction: float, seed: int):
         from neurobridge.bridges import Bridges
@@ -185,9 +201,14 @@ class MajajExperiment(Experiment):
         from neurobridge.evaluate import neural_predictivity
 
         if task == "reference":
-            if context.reference is None:
+            if context.reference is None and context.benchmark is not None:
+                from neurobridge import benchmarks
+
+                result = benchmarks.load(context.benchmark)(context.model)
+            elif context.reference is None:
                 result = neural_predictivity(context.model, context.neural, trials="presentations",
                                              n_components=min(25, len(context.stimuli) - 5))
+            if context.reference is None:
                 context.reference = {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
                                      "ceiling": float(result.ceiling), "neural_predictivity_error": result.error}
             return dict(context.reference), {}
