@@ -193,3 +193,14 @@ def test_trainer_step_equals_the_plain_torch_loop_bit_for_bit(grad_clip):
     trainer.train()
     assert trainer.history["loss"] == losses
     assert all(torch.equal(p, q) for p, q in zip(trainer.network.parameters(), net.parameters()))
+
+
+@pytest.mark.parametrize("src, tgt, pattern", [
+    (np.full(32, -1, dtype=np.int64), np.zeros(32, dtype=np.int64), r"sampler batch at step 1: source indices must lie in \[0, 200\).*min -1"),
+    (np.zeros(32, dtype=np.int64), np.full(32, 200, dtype=np.int64), r"sampler batch at step 1: target indices must lie in \[0, 200\).*max 200"),
+    (np.zeros(32, dtype=np.int32), np.full(32, 200, dtype=np.int32), r"sampler batch at step 1: target indices must lie in \[0, 200\)"),
+    (np.zeros(32), np.zeros(32), r"source indices must be integers"),
+])
+def test_out_of_range_sampler_batches_name_the_step_and_side(src, tgt, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        _trainer(sampler=_BadSampler((src, tgt))).train()

@@ -311,7 +311,12 @@ class Trainer:
 
         return tqdm(total=end, initial=self.step, desc="flow", unit="step", dynamic_ncols=True, leave=False)
 
-    def _draw_batch(self) -> tuple[np.ndarray, np.ndarray]:
+    def _draw_batch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The sampler's batch as int64 arrays, and whether their range is still to be checked.
+
+        On a CPU, int64 arrays of the right shape skip the range check here: ``index_select`` refuses an index out of
+        range, and :meth:`_gather` then raises the same named error as :func:`check_pair_indices` (on an accelerator
+        an out-of-range index would be a device-side assert, so the check runs first)."""
         batch = self.config.batch_size
         out = self.sampler.sample(batch, self.rng)
         if not (isinstance(out, tuple) and len(out) == 2):
@@ -319,16 +324,30 @@ class Trainer:
         src, tgt = np.asarray(out[0]), np.asarray(out[1])
         if src.shape != (batch,) or tgt.shape != (batch,):
             raise ValueError(f"sampler.sample({batch}, rng) returned index arrays of shapes {src.shape} and {tgt.shape}; both must be ({batch},)")
-        return check_pair_indices(src, tgt, len(self.x_pool), len(self.y_pool), name=f"sampler batch at step {self.step + 1}")
+        if self.device.type == "cpu" and src.dtype == np.int64 and tgt.dtype == np.int64:
+            return src, tgt, True
+        return (*check_pair_indices(src, tgt, len(self.x_pool), len(self.y_pool), name=self._batch_name()), False)
+
+    def _batch_name(self) -> str:
+        return f"sampler batch at step {self.step + 1}"
+
+    def _gather(self, src: np.ndarray, tgt: np.ndarray, unchecked: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        try:
+            xb = self.x_pool.index_select(0, torch.from_numpy(src).to(self.device, non_blocking=True))
+            yb = self.y_pool.index_select(0, torch.from_numpy(tgt).to(self.device, non_blocking=True))
+        except (IndexError, RuntimeError):
+            if unchecked:
+                check_pair_indices(src, tgt, len(self.x_pool), len(self.y_pool), name=self._batch_name())
+            raise
+        return xb, yb
 
     def _one_step(self) -> None:
-        src, tgt = self._draw_batch()
+        src, tgt, unchecked = self._draw_batch()
         noise = self.matcher.draw(self.config.batch_size, self.d_y, generator=self.generator, device=self.device)
         start, stop = self.shard
         if self.context.is_distributed:
             src, tgt, noise = src[start:stop], tgt[start:stop], noise.shard(start, stop)
-        xb = self.x_pool.index_select(0, torch.from_numpy(src).to(self.device, non_blocking=True))
-        yb = self.y_pool.index_select(0, torch.from_numpy(tgt).to(self.device, non_blocking=True))
+        xb, yb = self._gather(src, tgt, unchecked)
         if self.amp_dtype is None:
             loss = self.matcher.loss(self._train_net, xb, yb, noise)
         else:
