@@ -204,3 +204,36 @@ def test_trainer_step_equals_the_plain_torch_loop_bit_for_bit(grad_clip):
 def test_out_of_range_sampler_batches_name_the_step_and_side(src, tgt, pattern):
     with pytest.raises(ValueError, match=pattern):
         _trainer(sampler=_BadSampler((src, tgt))).train()
+
+
+def test_adamw_with_weight_decay_equals_torch_adamw_bit_for_bit():
+    from neurobridge.flows import FlowMatcher
+
+    x, y = _pools()
+    net = build_velocity("mlp", 3, 3, width=32, depth=2, seed=1)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=0.05, fused=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(20, 1))
+    gen, rng, matcher = torch.Generator().manual_seed(0), np.random.default_rng(0), FlowMatcher()
+    sampler = FixedPairs(np.arange(len(x)), np.arange(len(x)))
+    for _ in range(20):
+        src, tgt = sampler.sample(32, rng)
+        noise = matcher.draw(32, 3, generator=gen, device=torch.device("cpu"))
+        loss = matcher.loss(net, x[torch.from_numpy(src)], y[torch.from_numpy(tgt)], noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    trainer = _trainer(steps=20, lr=3e-3, optimizer="adamw", weight_decay=0.05)
+    trainer.train()
+    assert all(torch.equal(p, q) for p, q in zip(trainer.network.parameters(), net.parameters()))
+    ours, theirs = trainer.optimizer.state_dict()["state"], opt.state_dict()["state"]
+    assert all(torch.equal(ours[k][name], theirs[k][name]) for k in theirs for name in ("step", "exp_avg", "exp_avg_sq"))
+
+
+def test_optimizer_step_hooks_still_run():
+    trainer = _trainer(steps=6)
+    calls = []
+    trainer.optimizer.register_step_post_hook(lambda opt, args, kwargs: calls.append(1))
+    trainer.train()
+    assert len(calls) == 6
