@@ -9,9 +9,13 @@ Speed: Adam/AdamW use PyTorch's fused implementation on the CPU and CUDA where a
 synchronises with the device inside a step. Losses are kept as device scalars and read every ``log_every`` steps
 (progress bar, history, non-finite check naming the exact step). A step of a small network on a CPU costs a few
 milliseconds, so the loop avoids per-step Python work that changes no number: no autocast context when training in
-fp32, gradients released by ``p.grad = None`` (what ``zero_grad(set_to_none=True)`` does), and gradient clipping by
+fp32, gradients released by ``p.grad = None`` (what ``zero_grad(set_to_none=True)`` does), gradient clipping by
 :func:`clip_grad_norm` (the same multi-tensor operations as :func:`torch.nn.utils.clip_grad_norm_`, without its
-per-call regrouping; ``tests/test_flows_trainer.py`` checks the weights agree bit for bit).
+per-call regrouping), the fused Adam kernels called on the optimizer's own state (:class:`_FusedAdamStep`), and, on a
+CPU, the sampler's index range checked by ``index_select`` itself (the named error of
+:func:`~neurobridge.flows.pairs.check_pair_indices` on a refusal). ``tests/test_flows_trainer.py`` checks that the
+weights, losses and optimizer state equal a plain PyTorch loop's bit for bit; ``benchmarks/bench_flow_step.py``
+measures the saving.
 
 Reproducibility: all randomness comes from one :class:`torch.Generator` and one :class:`numpy.random.Generator`
 seeded from ``seed``. A checkpoint holds the network, optimiser, schedule, EMA, gradient scaler, both generators'
