@@ -217,3 +217,19 @@ def test_pairs_shortcut_and_validation_split():
     order = np.random.default_rng(0).permutation(120)
     flow = _flow(steps=20, val_fraction=0.25, val_every=10).fit(x[order], y, pairs=(np.argsort(order), np.arange(120)))
     assert flow.history_["val_step"] == [10, 20] and all(np.isfinite(flow.history_["val_loss"]))
+
+
+@pytest.mark.parametrize("network", ["mlp", "small"])
+def test_transport_chunks_change_no_number(network):
+    from neurobridge.flows.model import TRANSPORT_ROWS
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = rng.normal(size=(300, 3)).astype(np.float32)
+    flow = _flow(network=network, network_kwargs={"width": 32, "depth": 2}, steps=30).fit(x, y)
+    n_samples = 9  # 2,700 trajectories: a full CPU chunk plus a remainder
+    assert len(x) * n_samples > TRANSPORT_ROWS["cpu"]
+    whole = flow.transport(x, n_samples=n_samples, steps=4, seed=2, batch_size=len(x) * n_samples).samples
+    for batch_size in (None, 7, 1000):
+        chunked = flow.transport(x, n_samples=n_samples, steps=4, seed=2, batch_size=batch_size).samples
+        np.testing.assert_array_equal(chunked, whole)

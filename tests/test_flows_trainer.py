@@ -141,3 +141,99 @@ def test_config_checks_name_the_argument():
         TrainConfig(ema=1.5)
     with pytest.raises(ValueError, match="fp16"):
         _trainer(precision="fp16")
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1.0, 1e6])
+def test_clip_grad_norm_equals_torch_clip_grad_norm_bit_for_bit(max_norm):
+    from neurobridge.flows.trainer import clip_grad_norm
+
+    g = torch.Generator().manual_seed(0)
+    ours, theirs = build_velocity("mlp", 5, 3, width=16, depth=2, seed=0), build_velocity("mlp", 5, 3, width=16, depth=2, seed=0)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        a.grad = torch.randn(a.shape, generator=g) * 3
+        b.grad = a.grad.clone()
+    next(iter(ours.parameters())).grad = None
+    next(iter(theirs.parameters())).grad = None
+    clip_grad_norm(list(ours.parameters()), max_norm)
+    torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert (a.grad is None and b.grad is None) or torch.equal(a.grad, b.grad)
+
+
+def _reference_steps(steps=25, lr=3e-3, grad_clip=1.0):
+    """The trainer's maths written out with torch's own zero_grad, autocast context and clip_grad_norm_."""
+    from neurobridge.flows import FlowMatcher
+
+    x, y = _pools()
+    net = build_velocity("mlp", 3, 3, width=32, depth=2, seed=1)
+    sampler = FixedPairs(np.arange(len(x)), np.arange(len(x)))
+    config = TrainConfig(steps=steps, batch_size=32, lr=lr, progress=False, grad_clip=grad_clip)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=config.betas, weight_decay=0.0, fused=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(steps, config.warmup_steps))
+    gen, rng, matcher, losses = torch.Generator().manual_seed(0), np.random.default_rng(0), FlowMatcher(), []
+    for _ in range(steps):
+        src, tgt = sampler.sample(32, rng)
+        noise = matcher.draw(32, 3, generator=gen, device=torch.device("cpu"))
+        with torch.autocast("cpu", dtype=torch.float32, enabled=False):
+            loss = matcher.loss(net, x[torch.from_numpy(src)], y[torch.from_numpy(tgt)], noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+    return net, losses
+
+
+@pytest.mark.parametrize("grad_clip", [1.0, 0.05, None])
+def test_trainer_step_equals_the_plain_torch_loop_bit_for_bit(grad_clip):
+    net, losses = _reference_steps(grad_clip=grad_clip)
+    trainer = _trainer(steps=25, lr=3e-3, grad_clip=grad_clip)
+    trainer.train()
+    assert trainer.history["loss"] == losses
+    assert all(torch.equal(p, q) for p, q in zip(trainer.network.parameters(), net.parameters()))
+
+
+@pytest.mark.parametrize("src, tgt, pattern", [
+    (np.full(32, -1, dtype=np.int64), np.zeros(32, dtype=np.int64), r"sampler batch at step 1: source indices must lie in \[0, 200\).*min -1"),
+    (np.zeros(32, dtype=np.int64), np.full(32, 200, dtype=np.int64), r"sampler batch at step 1: target indices must lie in \[0, 200\).*max 200"),
+    (np.zeros(32, dtype=np.int32), np.full(32, 200, dtype=np.int32), r"sampler batch at step 1: target indices must lie in \[0, 200\)"),
+    (np.zeros(32), np.zeros(32), r"source indices must be integers"),
+])
+def test_out_of_range_sampler_batches_name_the_step_and_side(src, tgt, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        _trainer(sampler=_BadSampler((src, tgt))).train()
+
+
+def test_adamw_with_weight_decay_equals_torch_adamw_bit_for_bit():
+    from neurobridge.flows import FlowMatcher
+
+    x, y = _pools()
+    net = build_velocity("mlp", 3, 3, width=32, depth=2, seed=1)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=0.05, fused=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(20, 1))
+    gen, rng, matcher = torch.Generator().manual_seed(0), np.random.default_rng(0), FlowMatcher()
+    sampler = FixedPairs(np.arange(len(x)), np.arange(len(x)))
+    for _ in range(20):
+        src, tgt = sampler.sample(32, rng)
+        noise = matcher.draw(32, 3, generator=gen, device=torch.device("cpu"))
+        loss = matcher.loss(net, x[torch.from_numpy(src)], y[torch.from_numpy(tgt)], noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    trainer = _trainer(steps=20, lr=3e-3, optimizer="adamw", weight_decay=0.05)
+    trainer.train()
+    assert all(torch.equal(p, q) for p, q in zip(trainer.network.parameters(), net.parameters()))
+    ours, theirs = trainer.optimizer.state_dict()["state"], opt.state_dict()["state"]
+    assert all(torch.equal(ours[k][name], theirs[k][name]) for k in theirs for name in ("step", "exp_avg", "exp_avg_sq"))
+
+
+def test_optimizer_step_hooks_still_run():
+    trainer = _trainer(steps=6)
+    calls = []
+    trainer.optimizer.register_step_post_hook(lambda opt, args, kwargs: calls.append(1))
+    trainer.train()
+    assert len(calls) == 6
