@@ -125,6 +125,22 @@ def _identification(points: np.ndarray, model: np.ndarray, true_rows: np.ndarray
     return float(hits[:, :1].any(1).mean()), float(hits[:, :5].any(1).mean())
 
 
+def _reference(context) -> dict:
+    """The ``model-layer`` row: the run's benchmark on the model layer, or on trial-level data (``benchmark`` None)
+    PLS predictivity split over presentations (see the module docstring)."""
+    if context.benchmark is not None:
+        from neurobridge import benchmarks
+
+        result = benchmarks.load(context.benchmark)(context.model)
+    else:
+        from neurobridge.evaluate import neural_predictivity
+
+        result = neural_predictivity(context.model, context.neural, trials="presentations",
+                                     n_components=min(25, len(context.stimuli) - 5))
+    return {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw, "ceiling": float(result.ceiling),
+            "neural_predictivity_error": result.error}
+
+
 @dataclass
 class MajajContext:
     """Trial-level responses ``x``, the model layer ``y`` (one row per stimulus) and what the metrics need."""
@@ -198,19 +214,9 @@ class MajajExperiment(Experiment):
         return [("transport", context.x, context.y, bridges)]
 
     def evaluate(self, context: MajajContext, task: str, fitted, bridges, unit) -> tuple[dict, dict]:
-        from neurobridge.evaluate import neural_predictivity
-
         if task == "reference":
-            if context.reference is None and context.benchmark is not None:
-                from neurobridge import benchmarks
-
-                result = benchmarks.load(context.benchmark)(context.model)
-            elif context.reference is None:
-                result = neural_predictivity(context.model, context.neural, trials="presentations",
-                                             n_components=min(25, len(context.stimuli) - 5))
             if context.reference is None:
-                context.reference = {"neural_predictivity": result.score, "neural_predictivity_raw": result.raw,
-                                     "ceiling": float(result.ceiling), "neural_predictivity_error": result.error}
+                context.reference = _reference(context)
             return dict(context.reference), {}
         labelled = np.unique(context.trial_stimulus[bridges.source_index])
         test_trials = np.flatnonzero(~np.isin(context.trial_stimulus, labelled))

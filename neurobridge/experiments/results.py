@@ -266,14 +266,6 @@ class ResultStore:
                              "phase": phase, "seconds": float(seconds)})
         return pd.DataFrame(rows, columns=TIMING_COLUMNS).astype({"seed": "Int64"})
 
-    def selection(self) -> pd.DataFrame:
-        """The candidates selecting couplings scored, per done unit and direction (all experiments in ``out``)."""
-        rows = []
-        for _, record in self._records():
-            if record.get("status") == "done":
-                rows.extend(record.get("selection") or ())
-        return pd.DataFrame(rows, columns=SELECTION_COLUMNS)
-
     def write(self) -> pd.DataFrame:
         """Write ``results.csv`` and ``results.nc`` (done units of all experiments in ``out``), ``selection.csv``
         (the same units, where a coupling chose among candidates), ``failures.csv`` and ``timings.csv`` (this

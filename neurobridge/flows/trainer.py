@@ -314,7 +314,6 @@ class Trainer:
         self.early = _EarlyStopping()
         self._params = list(self.network.parameters())
         self._losses: list[torch.Tensor] = []
-        self._pending = 0
         self._val = self._prepare_validation(val_pairs)
 
     def _wrap_ddp(self, net: nn.Module) -> nn.Module:
@@ -354,7 +353,7 @@ class Trainer:
             while self.step < end and not self.early.stopped:
                 self._one_step()
                 self.step += 1
-                if self._pending == self.config.log_every or self.step == end:
+                if len(self._losses) == self.config.log_every or self.step == end:
                     self._flush(bar)
                 if self._val is not None and self.step % self.config.val_every == 0:
                     self._validate_and_check_patience()
@@ -438,14 +437,12 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.network)
         self._losses.append(loss.detach())
-        self._pending += 1
 
     def _flush(self, bar) -> None:
-        if self._pending == 0:
+        if not self._losses:
             return
         values = all_reduce_mean(torch.stack(self._losses).float(), self.context).cpu().tolist()
-        first = self.step - self._pending + 1
-        self._pending = 0
+        first = self.step - len(self._losses) + 1
         self._losses.clear()
         for offset, value in enumerate(values):
             if not math.isfinite(value):
