@@ -114,3 +114,25 @@ def test_bridge_cost_on_gpu_matches_cpu():
     gpu = bridge_cost(x.cuda(), y.cuda(), (xe.cuda(), ye.cuda())).cost
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("side", ["target", "source"])
+def test_exact_cost_on_repeated_points_equals_brute_force(side):
+    """Label codes (one point per class, repeated over the pool) on one side: the cost is computed between distinct
+    points with the exemplars grouped by partner, and must equal the plain two-hop minimum."""
+    from neurobridge.bridges import Bridges
+    from neurobridge.couplings.cost import GroupedBridgeCost
+
+    rng = np.random.default_rng(3)
+    labels_x, labels_y = rng.integers(0, 4, 50), rng.integers(0, 4, 45)
+    x, codes = rng.normal(size=(50, 5)), rng.normal(size=(4, 3))
+    y = codes[labels_y]
+    bridges = Bridges.from_labels(labels_x, labels_y, 0.3, seed=0)
+    si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
+    if side == "source":
+        x, y, si, ti = y, x, ti, si
+        bridges = Bridges.from_indices(si, ti, bridges.labels, n_source=len(x), n_target=len(y), match=bridges.match)
+    grouped = GroupedBridgeCost(torch.as_tensor(x), torch.as_tensor(y), torch.as_tensor(x[si]), torch.as_tensor(y[ti]), "cosine", 256.0)
+    assert grouped.compresses and min(grouped.A.shape[1], grouped.B.shape[0]) == 4
+    _, _, ref = _brute(x, y, x[si], y[ti], "cosine")
+    np.testing.assert_allclose(bridge_cost(x, y, bridges).cost.numpy(), ref, rtol=1e-12, atol=1e-12)

@@ -164,3 +164,47 @@ def test_sinkhorn_on_gpu_matches_cpu():
     gpu = sinkhorn(torch.as_tensor(M).cuda(), a, b, epsilon=0.01, tol=1e-9)
     assert gpu.plan.device.type == "cuda"
     np.testing.assert_allclose(gpu.plan_numpy(), cpu.plan_numpy(), atol=1e-9)
+
+
+def _repeated_columns(n=60, groups=5, seed=2, rows=False):
+    """A cost whose columns (or rows) are ``groups`` distinct ones repeated over the pool, with random weights."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((n, groups))
+    of = rng.integers(0, groups, size=n)
+    of[:groups] = np.arange(groups)
+    M = base[:, of]
+    a, b = rng.random(n) + 0.5, rng.random(n) + 0.5
+    return (M.T.copy(), b / b.sum(), a / a.sum()) if rows else (M, a / a.sum(), b / b.sum())
+
+
+@pytest.mark.parametrize("taus", [(math.inf, math.inf), (1.0, 2.0), (0.3, math.inf)])
+@pytest.mark.parametrize("rows", [False, True])
+def test_repeated_lines_are_solved_once_and_give_the_full_plan(taus, rows):
+    M, a, b = _repeated_columns(rows=rows)
+    merged = sinkhorn(M, a, b, epsilon=0.05, tau_a=taus[0], tau_b=taus[1], tol=1e-11, dtype=torch.float64)
+    full = sinkhorn(M, a, b, epsilon=0.05, tau_a=taus[0], tau_b=taus[1], tol=1e-11, dtype=torch.float64, collapse=False)
+    assert merged.log["collapsed"] == ((5, 60) if rows else (60, 5)) and "collapsed" not in full.log
+    assert merged.n_iter == full.n_iter
+    np.testing.assert_allclose(merged.plan_numpy(), full.plan_numpy(), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(merged.f, full.f, atol=1e-9)
+    np.testing.assert_allclose(merged.g, full.g, atol=1e-9)
+    if taus == (math.inf, math.inf):
+        ref = ot.sinkhorn(a, b, M, 0.05, method="sinkhorn_log", stopThr=1e-13, numItermax=200_000)
+        np.testing.assert_allclose(merged.plan_numpy(), ref, atol=1e-10)
+
+
+def test_nearly_equal_columns_are_not_merged():
+    M, a, b = _repeated_columns()
+    first = np.flatnonzero((M == M[:, [0]]).all(0))
+    M[7, first[-1]] += 1e-9
+    merged = sinkhorn(M, a, b, epsilon=0.05, tol=1e-11, dtype=torch.float64)
+    full = sinkhorn(M, a, b, epsilon=0.05, tol=1e-11, dtype=torch.float64, collapse=False)
+    assert merged.log["collapsed"] == (60, 6)
+    np.testing.assert_allclose(merged.plan_numpy(), full.plan_numpy(), rtol=1e-9, atol=1e-15)
+
+
+def test_distinct_lines_are_solved_as_given():
+    M, a, b = _problem()
+    assert "collapsed" not in sinkhorn(M, a, b, epsilon=0.05).log
+    with pytest.raises(CouplingError, match="collapse must be True or False"):
+        sinkhorn(M, a, b, epsilon=0.05, collapse="yes")

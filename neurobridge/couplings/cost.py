@@ -45,6 +45,7 @@ __all__ = [
     "bridge_cost",
     "BridgeCost",
     "exemplar_arrays",
+    "GroupedBridgeCost",
 ]
 
 METRICS = ("cosine", "euclidean", "sqeuclidean")
@@ -213,6 +214,79 @@ def exemplar_arrays(x, y, bridges):
     )
 
 
+def _unique_rows(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Distinct rows of ``t``, the inverse map (row ``i`` of ``t`` is distinct row ``inverse[i]``) and the counts."""
+    u, inverse, counts = torch.unique(t, dim=0, return_inverse=True, return_counts=True)
+    return u, inverse, counts
+
+
+class GroupedBridgeCost:
+    """The exact bridge cost on distinct points: ``A`` (``n_u x G``), ``B`` (``G x m_u``), the maps ``x_inv``,
+    ``y_inv`` from pool rows to distinct points, and the sides' scales.
+
+    Identical pool points share a row (or column) of ``C``, and exemplars whose partner is the same point on one side
+    share that side's distances, so the min over them is taken once: :math:`\min_{k \in g}(A_{ik} + B_{kj}) =
+    \min_{k \in g} A_{ik} + B_{gj}` when ``B_kj`` is the same for every ``k`` in group ``g``; the side with fewer
+    distinct exemplars is grouped. Each scale is the mean over the full pool (each distinct point weighted by its
+    count). ``C = min_plus(A, B)[x_inv][:, y_inv]`` is the exact cost of :func:`bridge_cost`."""
+
+    def __init__(self, x, y, xe, ye, metric, memory_budget_mb):
+        x_u, self.x_inv, x_cnt = _unique_rows(x)
+        y_u, self.y_inv, y_cnt = _unique_rows(y)
+        xe_u, xe_inv, xe_cnt = _unique_rows(xe)
+        ye_u, ye_inv, ye_cnt = _unique_rows(ye)
+        n, m, K = x.shape[0], y.shape[0], xe.shape[0]
+        self.n, self.m, self.K = n, m, K
+        if ye_u.shape[0] <= xe_u.shape[0]:
+            self.A, self.scale_x = _grouped_min(x_u, x_cnt, xe, ye_inv, ye_u.shape[0], metric, n * K, memory_budget_mb)
+            Dy = distances(y_u, ye_u, metric)
+            self.scale_y = _scale(float((y_cnt.to(Dy.dtype) @ Dy @ ye_cnt.to(Dy.dtype)).double()) / (m * K))
+            self.B = Dy.div_(self.scale_y).T.contiguous()
+        else:
+            Bt, self.scale_y = _grouped_min(y_u, y_cnt, ye, xe_inv, xe_u.shape[0], metric, m * K, memory_budget_mb)
+            self.B = Bt.T.contiguous()
+            Dx = distances(x_u, xe_u, metric)
+            self.scale_x = _scale(float((x_cnt.to(Dx.dtype) @ Dx @ xe_cnt.to(Dx.dtype)).double()) / (n * K))
+            self.A = Dx.div_(self.scale_x)
+
+    @property
+    def compresses(self) -> bool:
+        """Whether the grouped product is smaller than the plain ``n x K x m`` one."""
+        return self.A.shape[0] * self.A.shape[1] * self.B.shape[1] < self.n * self.K * self.m
+
+    def full(self, memory_budget_mb: float = 256.0) -> torch.Tensor:
+        """The ``n x m`` cost: the distinct points' min-plus product, expanded to the pools' rows and columns."""
+        C = min_plus(self.A, self.B, memory_budget_mb=memory_budget_mb)
+        return C.index_select(0, self.x_inv).index_select(1, self.y_inv)
+
+    def cost(self, i: torch.Tensor, j: torch.Tensor):
+        """The cost between the distinct points of a batch, their multiplicities, and the maps from batch positions."""
+        ru, rinv, rcount = torch.unique(self.x_inv[i], return_inverse=True, return_counts=True)
+        cu, cinv, ccount = torch.unique(self.y_inv[j], return_inverse=True, return_counts=True)
+        return min_plus(self.A[ru], self.B[:, cu]), rcount, ccount, rinv, cinv
+
+
+def _scale(value: float) -> float:
+    if not value > 0:
+        raise CouplingError("every distance between the points and the exemplars is zero, so the mean-normalisation is "
+                            "undefined; check that the points are not all identical")
+    return value
+
+
+def _grouped_min(points_u, counts, exemplars, groups, n_groups, metric, total, memory_budget_mb):
+    """``min_{k in g} d(p, e_k) / scale`` for each distinct point ``p`` and group ``g``, streamed over rows; the scale
+    is the mean of ``d`` over the full pool (each distinct point weighted by its count)."""
+    rows = max(1, int(memory_budget_mb * 2**20 // (max(exemplars.shape[0], 1) * points_u.element_size() * 2)))
+    out = torch.empty((points_u.shape[0], n_groups), dtype=points_u.dtype, device=points_u.device)
+    acc = 0.0
+    for s in range(0, points_u.shape[0], rows):
+        d = distances(points_u[s : s + rows], exemplars, metric)
+        acc += float((counts[s : s + rows].to(torch.float64) @ d.sum(1, dtype=torch.float64)))
+        out[s : s + rows] = class_min(d, groups, n_groups)
+    scale = _scale(acc / total)
+    return out.div_(scale), scale
+
+
 def bridge_cost(
     x,
     y,
@@ -254,6 +328,10 @@ def bridge_cost(
         out = min_plus(A, Bt.T, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
         C, idx = out if return_argmin else (out, None)
         return BridgeCost(C, idx, classes, sx, sy)
+    if mode == "exact" and not return_argmin:
+        grouped = GroupedBridgeCost(x, y, xe, ye, metric, memory_budget_mb)
+        if grouped.compresses:
+            return BridgeCost(grouped.full(memory_budget_mb), None, None, grouped.scale_x, grouped.scale_y)
     A, sx = exemplar_cost(x, xe, metric)
     Bt, sy = exemplar_cost(y, ye, metric)
     if mode == "softmin":

@@ -36,68 +36,13 @@ import numpy as np
 import torch
 
 from ._checks import as_points
-from .cost import class_min, distances, exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
+from .cost import GroupedBridgeCost, class_min, distances, exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
 from .errors import CouplingError
 
 __all__ = ["MinibatchBridgeSampler", "SOLVERS", "MODES"]
 
 SOLVERS = ("auto", "emd", "sinkhorn")
 MODES = ("exact", "class", "softmin")
-
-
-def _unique_rows(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Distinct rows of ``t``, the inverse map (row ``i`` of ``t`` is distinct row ``inverse[i]``) and the counts."""
-    u, inverse, counts = torch.unique(t, dim=0, return_inverse=True, return_counts=True)
-    return u, inverse, counts
-
-
-class _GroupedSide:
-    """Exact bridge cost on distinct points: ``A`` (``n_u x G``), ``B`` (``G x m_u``) and the maps from pool rows."""
-
-    def __init__(self, x, y, xe, ye, metric, memory_budget_mb):
-        x_u, self.x_inv, x_cnt = _unique_rows(x)
-        y_u, self.y_inv, y_cnt = _unique_rows(y)
-        xe_u, xe_inv, xe_cnt = _unique_rows(xe)
-        ye_u, ye_inv, ye_cnt = _unique_rows(ye)
-        n, m, K = x.shape[0], y.shape[0], xe.shape[0]
-        if ye_u.shape[0] <= xe_u.shape[0]:
-            self.A, self.scale_x = _grouped_min(x_u, x_cnt, xe, ye_inv, ye_u.shape[0], metric, n * K, memory_budget_mb)
-            Dy = distances(y_u, ye_u, metric)
-            self.scale_y = _scale(float((y_cnt.to(Dy.dtype) @ Dy @ ye_cnt.to(Dy.dtype)).double()) / (m * K))
-            self.B = Dy.div_(self.scale_y).T.contiguous()
-        else:
-            Bt, self.scale_y = _grouped_min(y_u, y_cnt, ye, xe_inv, xe_u.shape[0], metric, m * K, memory_budget_mb)
-            self.B = Bt.T.contiguous()
-            Dx = distances(x_u, xe_u, metric)
-            self.scale_x = _scale(float((x_cnt.to(Dx.dtype) @ Dx @ xe_cnt.to(Dx.dtype)).double()) / (n * K))
-            self.A = Dx.div_(self.scale_x)
-
-    def cost(self, i: torch.Tensor, j: torch.Tensor):
-        """The cost between the distinct points of a batch, their multiplicities, and the maps from batch positions."""
-        ru, rinv, rcount = torch.unique(self.x_inv[i], return_inverse=True, return_counts=True)
-        cu, cinv, ccount = torch.unique(self.y_inv[j], return_inverse=True, return_counts=True)
-        return min_plus(self.A[ru], self.B[:, cu]), rcount, ccount, rinv, cinv
-
-
-def _scale(value: float) -> float:
-    if not value > 0:
-        raise CouplingError("every distance between the points and the exemplars is zero, so the mean-normalisation is "
-                            "undefined; check that the points are not all identical")
-    return value
-
-
-def _grouped_min(points_u, counts, exemplars, groups, n_groups, metric, total, memory_budget_mb):
-    """``min_{k in g} d(p, e_k) / scale`` for each distinct point ``p`` and group ``g``, streamed over rows; the scale
-    is the mean of ``d`` over the full pool (each distinct point weighted by its count)."""
-    rows = max(1, int(memory_budget_mb * 2**20 // (max(exemplars.shape[0], 1) * points_u.element_size() * 2)))
-    out = torch.empty((points_u.shape[0], n_groups), dtype=points_u.dtype, device=points_u.device)
-    acc = 0.0
-    for s in range(0, points_u.shape[0], rows):
-        d = distances(points_u[s : s + rows], exemplars, metric)
-        acc += float((counts[s : s + rows].to(torch.float64) @ d.sum(1, dtype=torch.float64)))
-        out[s : s + rows] = class_min(d, groups, n_groups)
-    scale = _scale(acc / total)
-    return out.div_(scale), scale
 
 
 class MinibatchBridgeSampler:
@@ -159,7 +104,7 @@ class MinibatchBridgeSampler:
             Bt, self.scale_y = _class_side(y, ye, codes, c, metric, memory_budget_mb)
             self.B = Bt.T.contiguous()
         elif mode == "exact" and self.compress:
-            self._grouped = _GroupedSide(x, y, xe, ye, metric, memory_budget_mb)
+            self._grouped = GroupedBridgeCost(x, y, xe, ye, metric, memory_budget_mb)
             self.A, self.B = self._grouped.A, self._grouped.B
             self.scale_x, self.scale_y = self._grouped.scale_x, self._grouped.scale_y
         else:

@@ -25,6 +25,14 @@ Sambale & Uschmajew 2022, Optim. Lett. 16:2209), with ``omega`` chosen from the 
 these change the fixed point, hence the plan. The stopping rule is the L1 residual of the marginal conditions
 ``P 1 = a exp(-f / tau_a)`` and ``P^T 1 = b exp(-g / tau_b)`` (the plain marginal errors when balanced).
 
+**Identical rows and columns.** When several columns of ``C`` are exactly equal (label codes: one target point per
+class, repeated over the pool), they share their potential at the fixed point, since the update of ``g_j`` reads only
+``C[:, j]``; the group of columns ``G`` then acts as one column of weight ``b_G = sum_{j in G} b_j``, and
+:math:`P_{ij} = (b_j / b_G) P^{(G)}_{iG}`. :func:`sinkhorn` therefore solves the problem between the distinct rows and
+columns (found by a random projection, then checked entry by entry, so only exactly equal ones are merged) and builds
+the ``n x m`` plan from the expanded potentials. The iterates are those of the full problem (the L1 residual of a
+group is the sum of its members', which share its sign); the plan equals the uncollapsed one up to rounding.
+
 :func:`exact` wraps POT's network simplex ``ot.emd`` (Bonneel et al. 2011); :func:`pot_sinkhorn` wraps POT's entropic
 solvers (Flamary et al. 2021). :func:`solve` dispatches between them.
 """
@@ -95,6 +103,40 @@ class _VectorThreads:
         if self.active:
             torch.set_num_threads(self.threads)
         return False
+
+
+COLLAPSE_RATIO = 0.5
+"""Rows (columns) are merged only when the distinct ones are at most this share of them."""
+
+
+def _duplicate_groups(C: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(representatives, inverse)`` of the exactly equal rows (``dim=0``) or columns (``dim=1``) of ``C``: line
+    ``i`` equals line ``representatives[inverse[i]]`` entry by entry. ``None`` when the distinct lines are more than
+    :data:`COLLAPSE_RATIO` of them. Candidates come from a seeded random projection; a line that differs from its
+    candidate's representative anywhere keeps its own group."""
+    M = C if dim == 0 else C.T
+    n = M.shape[0]
+    if n < 2:
+        return None
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    r = torch.randn(M.shape[1], generator=gen, dtype=torch.float64).to(device=C.device, dtype=C.dtype)
+    keys, inverse = torch.unique(M @ r, return_inverse=True)
+    if keys.numel() > COLLAPSE_RATIO * n:
+        return None
+    order = torch.arange(n, device=C.device)
+    reps = torch.full((keys.numel(),), n, dtype=torch.long, device=C.device).scatter_reduce_(0, inverse, order, "amin")
+    same = torch.empty(n, dtype=torch.bool, device=C.device)
+    step = max(1, 1_048_576 // max(M.shape[1], 1))
+    for s in range(0, n, step):
+        same[s:s + step] = (M[s:s + step] == M[reps[inverse[s:s + step]]]).all(1)
+    if not bool(same.all()):
+        odd = torch.nonzero(~same).flatten()
+        inverse = inverse.clone()
+        inverse[odd] = reps.numel() + torch.arange(odd.numel(), device=C.device)
+        reps = torch.cat([reps, odd])
+        if reps.numel() > COLLAPSE_RATIO * n:
+            return None
+    return reps, inverse
 
 
 class _Kernel:
@@ -185,6 +227,7 @@ def sinkhorn(
     memory_budget_mb: float = 256.0,
     init: tuple | None = None,
     on_fail: str = "raise",
+    collapse: bool = True,
 ) -> Coupling:
     """Entropic (balanced, unbalanced or semi-relaxed) OT by log-domain stabilised Sinkhorn iterations, in torch.
 
@@ -208,6 +251,8 @@ def sinkhorn(
     init : ``(f, g)`` potentials to start from.
     on_fail : ``"raise"`` (default) a :class:`ConvergenceError`, or ``"warn"`` and return the last iterate with
         ``converged=False``, when ``max_iter`` is reached or a NaN appears.
+    collapse : solve between the distinct rows and columns of ``cost`` when at most half of them are distinct (see
+        the module docstring; default ``True``). ``log["collapsed"]`` gives the solved problem's shape.
     """
     eps = check_epsilon(epsilon)
     tau_a, tau_b = check_tau(tau_a, "tau_a"), check_tau(tau_b, "tau_b")
@@ -242,6 +287,14 @@ def sinkhorn(
     else:
         f = torch.zeros(n, dtype=torch.float64, device=device)
         g = torch.zeros(m, dtype=torch.float64, device=device)
+    if not isinstance(collapse, (bool, np.bool_)):
+        raise CouplingError(f"collapse must be True or False; got {collapse!r}")
+    groups = (_duplicate_groups(C, 0), _duplicate_groups(C, 1)) if collapse else (None, None)
+    if groups != (None, None):
+        return _collapsed(C, a, b, f, g, groups, kernel, dict(
+            epsilon=eps, tau_a=tau_a, tau_b=tau_b, tol=tol, max_iter=max_iter, epsilon_scaling=epsilon_scaling,
+            scaling_factor=scaling_factor, stage_tol=stage_tol, overrelaxation=overrelaxation, dtype=kdtype,
+            absorb_threshold=absorb_threshold, memory_budget_mb=memory_budget_mb, on_fail=on_fail))
     schedule = _epsilon_schedule(C, eps, epsilon_scaling, scaling_factor)
     history, history_l2, stages = [], [], []
     it = 0
@@ -328,6 +381,22 @@ def sinkhorn(
             on_fail,
         )
     return _result(C, a, b, f, g, eps, tau_a, tau_b, kdtype, it, converged, history, stages, schedule, t0, kernel, err_row, err_col, history_l2)
+
+
+def _collapsed(C, a, b, f, g, groups, kernel, settings: dict) -> Coupling:
+    """:func:`sinkhorn` between the distinct rows and columns of ``C``, expanded to the full ``n x m`` coupling."""
+    t0 = time.perf_counter()
+    (rows, row_of), (cols, col_of) = [
+        (torch.arange(size, device=C.device),) * 2 if grp is None else grp for grp, size in zip(groups, C.shape)]
+    a_c = torch.zeros(rows.numel(), dtype=a.dtype, device=a.device).index_add_(0, row_of, a)
+    b_c = torch.zeros(cols.numel(), dtype=b.dtype, device=b.device).index_add_(0, col_of, b)
+    sub = sinkhorn(C[rows][:, cols], a_c, b_c, init=(f[rows], g[cols]), collapse=False, **settings)
+    log = sub.log
+    out = _result(C, a, b, sub.f[row_of], sub.g[col_of], settings["epsilon"], settings["tau_a"], settings["tau_b"], settings["dtype"],
+                  sub.n_iter, sub.converged, log["marginal_error_history"], log["stages"], log["epsilon_schedule"], t0, kernel,
+                  *sub.marginal_error, log["col_error_l2_history"])
+    out.log["collapsed"] = (rows.numel(), cols.numel())
+    return out
 
 
 def _result(C, a, b, f, g, eps, tau_a, tau_b, kdtype, it, converged, history, stages, schedule, t0, kernel, err_row, err_col, history_l2):
