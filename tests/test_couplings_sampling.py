@@ -163,3 +163,27 @@ def test_resumed_flow_with_an_epoch_sampler_is_bit_identical(tmp_path, sampler_k
     resumed = ConditionalFlow(checkpoint_dir=tmp_path, **kw).fit(x, y, sampler=sampler(), resume=True)
     a, b = straight.module_.state_dict(), resumed.module_.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("repeat", ["columns", "rows", "both"])
+def test_plan_sampler_on_repeated_lines_draws_from_the_plan(repeat, monkeypatch):
+    """A large plan whose columns (label codes as targets) or rows (label codes as sources) repeat is sampled from its
+    distinct lines; the pairs must still follow ``P``, and every column of a group must be drawn."""
+    from neurobridge.couplings import sampling
+
+    monkeypatch.setattr(sampling, "_CDF_CACHE_ENTRIES", 0)
+    rng = np.random.default_rng(5)
+    n, m, groups = 24, 30, 3
+    row_of, col_of = rng.integers(0, groups, n), rng.integers(0, groups, m)
+    row_of[:groups], col_of[:groups] = np.arange(groups), np.arange(groups)
+    base = rng.random((n if repeat == "columns" else groups, m if repeat == "rows" else groups)) + 0.1
+    P = base[row_of] if repeat == "rows" else base
+    P = P[:, col_of] if repeat != "rows" else P
+    P = P[row_of] if repeat == "both" else P
+    P = P / P.sum()
+    sampler = PlanSampler(P)
+    assert sampler._repeated is not None
+    src, tgt = sampler.sample(1_000_000, np.random.default_rng(6))
+    counts = np.zeros_like(P)
+    np.add.at(counts, (src, tgt), 1)
+    np.testing.assert_allclose(counts / counts.sum(), P, rtol=0.25)

@@ -12,6 +12,10 @@ arXiv:2505.12322). ``C`` is the min-plus (tropical) product of ``A`` and ``B``: 
 tiles of ``C`` with a loop over ``k`` so that the ``n x K x m`` tensor is never formed and the extra memory stays under
 ``memory_budget_mb``.
 
+When points repeat (label codes: one point per class, repeated over a pool) the exact cost is computed between the
+distinct points, with the exemplars grouped by their partner (:class:`GroupedBridgeCost`), and expanded: ``n_u m_u G``
+work for ``n_u``, ``m_u`` distinct points and ``G`` distinct partners, the same minimum.
+
 Variants:
 
 - class level (label-matched bridges): :math:`A'_{ic} = \min_{k: c_k = c} A_{ik}`, :math:`B'_{cj}` likewise, then

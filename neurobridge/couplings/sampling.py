@@ -94,6 +94,47 @@ def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator, cdf
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
 
 
+class _RepeatedPlan:
+    """``j ~ P[i, :]`` for a plan whose rows and/or columns repeat exactly (label codes on one side), drawn from the
+    distinct lines only: a row ``i`` reads the running sums of its distinct row; with repeated columns a draw picks
+    the column group ``g`` by the group's mass ``|g| P[i, rep_g]``, then one of its ``|g|`` equal columns uniformly.
+    The same distribution as :func:`_draw_in_rows` on the full plan, in ``O(n_u m_u)`` memory."""
+
+    def __init__(self, plan: np.ndarray, rows, cols):
+        n = plan.shape[0]
+        self.row_of = np.arange(n) if rows is None else rows[1].cpu().numpy()
+        distinct = np.arange(n) if rows is None else rows[0].cpu().numpy()
+        if cols is None:
+            self.counts = None
+            compact = plan[distinct]
+        else:
+            reps, col_of = cols[0].cpu().numpy(), cols[1].cpu().numpy()
+            self.counts = np.bincount(col_of, minlength=reps.size)
+            self.members = np.argsort(col_of, kind="stable")
+            self.start = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+            compact = plan[np.ix_(distinct, reps)] * self.counts
+        self.cdf = np.cumsum(compact, axis=1)
+
+    @classmethod
+    def of(cls, plan: np.ndarray) -> "_RepeatedPlan | None":
+        from .groups import repeated_lines
+
+        rows, cols = repeated_lines(plan, 0), repeated_lines(plan, 1)
+        return None if rows is None and cols is None else cls(plan, rows, cols)
+
+    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        r = self.row_of[rows]
+        total = self.cdf[r, -1]
+        if (total <= 0).any():
+            bad = rows[total <= 0][:5].tolist()
+            raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
+        g = np.minimum(_count_below(self.cdf, r, rng.random(len(rows)) * total), self.cdf.shape[1] - 1)
+        if self.counts is None:
+            return g.astype(np.int64)
+        k = np.minimum((rng.random(len(rows)) * self.counts[g]).astype(np.int64), self.counts[g] - 1)
+        return self.members[self.start[g] + k].astype(np.int64)
+
+
 class EpochStateMixin:
     """Checkpointing for samplers that draw rows through an :class:`EpochRows` held as ``self._epoch``."""
 
@@ -114,7 +155,9 @@ class PlanSampler(EpochStateMixin):
 
     ``sample`` draws ``i`` by the plan's row marginal (``row_weights="marginal"``), uniformly (``"uniform"``), or
     as successive blocks of a random permutation of the rows (``"epoch"``: each source point once per pass), then
-    ``j ~ P[i, :] / sum_j P[i, :]``.
+    ``j ~ P[i, :] / sum_j P[i, :]`` by inverse CDF. Plans of at most :data:`_CDF_CACHE_ENTRIES` entries keep their
+    row-wise running sums; larger ones whose rows or columns repeat exactly (label codes) keep those of the distinct
+    lines (:class:`_RepeatedPlan`); other large plans sum the drawn rows at every call.
     """
 
     def __init__(self, plan, *, row_weights: str = "marginal"):
@@ -129,6 +172,7 @@ class PlanSampler(EpochStateMixin):
         row_cdf = self._row_p.cumsum()
         self._row_cdf = row_cdf / row_cdf[-1]
         self._cdf = _row_cdf(self.plan) if self.plan.size <= _CDF_CACHE_ENTRIES else None
+        self._repeated = _RepeatedPlan.of(self.plan) if self._cdf is None else None
         self._epoch = EpochRows(self.plan.shape[0])
 
     def _rows(self, batch_size: int, rng) -> np.ndarray:
@@ -141,6 +185,8 @@ class PlanSampler(EpochStateMixin):
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         batch_size = _check_batch(batch_size, rng)
         rows = self._rows(batch_size, rng).astype(np.int64)
+        if self._repeated is not None:
+            return rows, self._repeated.draw(rows, rng)
         return rows, _draw_in_rows(self.plan, rows, rng, self._cdf)
 
 

@@ -47,6 +47,7 @@ import torch
 
 from ._checks import as_cost, as_weights, check_epsilon, check_on_fail, check_tau
 from .errors import ConvergenceError, CouplingError
+from .groups import repeated_lines
 from .result import Coupling
 
 __all__ = ["sinkhorn", "exact", "pot_sinkhorn", "solve", "marginal_residuals"]
@@ -103,40 +104,6 @@ class _VectorThreads:
         if self.active:
             torch.set_num_threads(self.threads)
         return False
-
-
-COLLAPSE_RATIO = 0.5
-"""Rows (columns) are merged only when the distinct ones are at most this share of them."""
-
-
-def _duplicate_groups(C: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """``(representatives, inverse)`` of the exactly equal rows (``dim=0``) or columns (``dim=1``) of ``C``: line
-    ``i`` equals line ``representatives[inverse[i]]`` entry by entry. ``None`` when the distinct lines are more than
-    :data:`COLLAPSE_RATIO` of them. Candidates come from a seeded random projection; a line that differs from its
-    candidate's representative anywhere keeps its own group."""
-    M = C if dim == 0 else C.T
-    n = M.shape[0]
-    if n < 2:
-        return None
-    gen = torch.Generator(device="cpu").manual_seed(0)
-    r = torch.randn(M.shape[1], generator=gen, dtype=torch.float64).to(device=C.device, dtype=C.dtype)
-    keys, inverse = torch.unique(M @ r, return_inverse=True)
-    if keys.numel() > COLLAPSE_RATIO * n:
-        return None
-    order = torch.arange(n, device=C.device)
-    reps = torch.full((keys.numel(),), n, dtype=torch.long, device=C.device).scatter_reduce_(0, inverse, order, "amin")
-    same = torch.empty(n, dtype=torch.bool, device=C.device)
-    step = max(1, 1_048_576 // max(M.shape[1], 1))
-    for s in range(0, n, step):
-        same[s:s + step] = (M[s:s + step] == M[reps[inverse[s:s + step]]]).all(1)
-    if not bool(same.all()):
-        odd = torch.nonzero(~same).flatten()
-        inverse = inverse.clone()
-        inverse[odd] = reps.numel() + torch.arange(odd.numel(), device=C.device)
-        reps = torch.cat([reps, odd])
-        if reps.numel() > COLLAPSE_RATIO * n:
-            return None
-    return reps, inverse
 
 
 class _Kernel:
@@ -289,7 +256,7 @@ def sinkhorn(
         g = torch.zeros(m, dtype=torch.float64, device=device)
     if not isinstance(collapse, (bool, np.bool_)):
         raise CouplingError(f"collapse must be True or False; got {collapse!r}")
-    groups = (_duplicate_groups(C, 0), _duplicate_groups(C, 1)) if collapse else (None, None)
+    groups = (repeated_lines(C, 0), repeated_lines(C, 1)) if collapse else (None, None)
     if groups != (None, None):
         return _collapsed(C, a, b, f, g, groups, kernel, dict(
             epsilon=eps, tau_a=tau_a, tau_b=tau_b, tol=tol, max_iter=max_iter, epsilon_scaling=epsilon_scaling,
