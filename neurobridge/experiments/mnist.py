@@ -1,4 +1,5 @@
-"""``neurobridge run mnist``: MNIST with a conv VAE (16-d latent) and a label VAE (4-d latent).
+"""``neurobridge run mnist``: MNIST with a conv VAE (64-d latent, :data:`neurobridge.models.frozen.MNIST_IMAGE_VAE`;
+linear probe 0.950) and a label VAE (4-d latent).
 
 The split used before: the first 50,000 training images train the unimodal models, the last 10,000 form the
 alignment pool, and the 10,000 test images evaluate. ``--quick`` keeps 10,000 unimodal images (trained briefly),
@@ -39,7 +40,9 @@ def models(config: RunConfig) -> dict:
     """Settings of the reference models and of the end-to-end baselines (``cnn``, ``fused_vae``)."""
     if config.quick:
         return {"image_vae": {"epochs": 3}, "classifier": {"epochs": 2}, "cnn": {"epochs": 3}, "fused_vae": {"epochs": 3}}
-    return {"image_vae": {"epochs": 10}, "classifier": {"epochs": 3}, "cnn": {"epochs": 5}, "fused_vae": {"epochs": 10}}
+    from neurobridge.models.frozen import MNIST_IMAGE_VAE
+
+    return {"image_vae": dict(MNIST_IMAGE_VAE), "classifier": {"epochs": 3}, "cnn": {"epochs": 5}, "fused_vae": {"epochs": 10}}
 
 
 EXPERIMENT = ImageLabelExperiment(
