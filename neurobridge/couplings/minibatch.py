@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ._checks import as_points
-from .cost import GroupedBridgeCost, class_min, distances, exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
+from .cost import GroupedBridgeCost, exemplar_arrays, exemplar_cost, min_plus, soft_min_plus
 from .errors import CouplingError
 
 __all__ = ["MinibatchBridgeSampler", "SOLVERS", "MODES"]
