@@ -35,23 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("auto", "label-spreading", "bridge-ot")
 
 
-def _problem(context, fraction: float, direction: str):
-    from neurobridge.bridges import Bridges
-    from neurobridge.experiments import digits
-
-    spaces = context.spaces
-    bridges = digits.EXPERIMENT.bridges(context, fraction, 0)
-    if direction == "recognition":
-        return spaces.source_pool, spaces.target_pool, bridges
-    reverse = Bridges.from_indices(bridges.target_index, bridges.source_index, bridges.labels, n_source=bridges.n_target,
-                                   n_target=bridges.n_source, match=bridges.match)
-    return spaces.target_pool, spaces.source_pool, reverse
-
-
 def worker(fractions, directions, plans_dir: Path) -> list[dict]:
     """Fit every method on every problem in this process; plans go to ``plans_dir`` (``.npy``), rows are returned."""
     import torch
 
+    from bench_auto_selection import unit_problem
     from neurobridge.couplings.methods import METHODS as TABLE
     from neurobridge.experiments import digits
     from neurobridge.experiments.config import RunConfig
@@ -62,7 +50,7 @@ def worker(fractions, directions, plans_dir: Path) -> list[dict]:
     rows = []
     for fraction in fractions:
         for direction in directions:
-            x, y, bridges = _problem(context, fraction, direction)
+            x, y, bridges, _, _ = unit_problem(context, fraction, 0, direction)
             for name in METHODS:
                 method = TABLE[name]() if name != "auto" else TABLE[name](seed=0)
                 c0 = time.process_time()

@@ -235,28 +235,47 @@ class GroupedBridgeCost:
     count). ``C = min_plus(A, B)[x_inv][:, y_inv]`` is the exact cost of :func:`bridge_cost`."""
 
     def __init__(self, x, y, xe, ye, metric, memory_budget_mb):
-        x_u, self.x_inv, x_cnt = _unique_rows(x)
-        y_u, self.y_inv, y_cnt = _unique_rows(y)
-        xe_u, xe_inv, xe_cnt = _unique_rows(xe)
-        ye_u, ye_inv, ye_cnt = _unique_rows(ye)
-        n, m, K = x.shape[0], y.shape[0], xe.shape[0]
-        self.n, self.m, self.K = n, m, K
-        if ye_u.shape[0] <= xe_u.shape[0]:
-            self.A, self.scale_x = _grouped_min(x_u, x_cnt, xe, ye_inv, ye_u.shape[0], metric, n * K, memory_budget_mb)
-            Dy = distances(y_u, ye_u, metric)
-            self.scale_y = _scale(float((y_cnt.to(Dy.dtype) @ Dy @ ye_cnt.to(Dy.dtype)).double()) / (m * K))
+        self._distinct(x, y, xe, ye)
+        self._build(metric, memory_budget_mb)
+
+    @classmethod
+    def if_smaller(cls, x, y, xe, ye, metric, memory_budget_mb) -> "GroupedBridgeCost | None":
+        """The grouped cost when its product is smaller than the plain ``n x K x m`` one (some points or partners
+        repeat), else ``None``, decided from the distinct rows before any distance is computed."""
+        grouped = cls.__new__(cls)
+        grouped._distinct(x, y, xe, ye)
+        if not grouped.compresses:
+            return None
+        grouped._build(metric, memory_budget_mb)
+        return grouped
+
+    def _distinct(self, x, y, xe, ye) -> None:
+        self.xe, self.ye = xe, ye
+        self.x_u, self.x_inv, self.x_cnt = _unique_rows(x)
+        self.y_u, self.y_inv, self.y_cnt = _unique_rows(y)
+        self.xe_u, self.xe_inv, self.xe_cnt = _unique_rows(xe)
+        self.ye_u, self.ye_inv, self.ye_cnt = _unique_rows(ye)
+        self.n, self.m, self.K = x.shape[0], y.shape[0], xe.shape[0]
+
+    def _build(self, metric, memory_budget_mb) -> None:
+        n, m, K = self.n, self.m, self.K
+        if self.ye_u.shape[0] <= self.xe_u.shape[0]:
+            self.A, self.scale_x = _grouped_min(self.x_u, self.x_cnt, self.xe, self.ye_inv, self.ye_u.shape[0], metric, n * K, memory_budget_mb)
+            Dy = distances(self.y_u, self.ye_u, metric)
+            self.scale_y = _scale(float((self.y_cnt.to(Dy.dtype) @ Dy @ self.ye_cnt.to(Dy.dtype)).double()) / (m * K))
             self.B = Dy.div_(self.scale_y).T.contiguous()
         else:
-            Bt, self.scale_y = _grouped_min(y_u, y_cnt, ye, xe_inv, xe_u.shape[0], metric, m * K, memory_budget_mb)
+            Bt, self.scale_y = _grouped_min(self.y_u, self.y_cnt, self.ye, self.xe_inv, self.xe_u.shape[0], metric, m * K, memory_budget_mb)
             self.B = Bt.T.contiguous()
-            Dx = distances(x_u, xe_u, metric)
-            self.scale_x = _scale(float((x_cnt.to(Dx.dtype) @ Dx @ xe_cnt.to(Dx.dtype)).double()) / (n * K))
+            Dx = distances(self.x_u, self.xe_u, metric)
+            self.scale_x = _scale(float((self.x_cnt.to(Dx.dtype) @ Dx @ self.xe_cnt.to(Dx.dtype)).double()) / (n * K))
             self.A = Dx.div_(self.scale_x)
 
     @property
     def compresses(self) -> bool:
-        """Whether the grouped product is smaller than the plain ``n x K x m`` one."""
-        return self.A.shape[0] * self.A.shape[1] * self.B.shape[1] < self.n * self.K * self.m
+        """Whether the grouped product (distinct points, ``G`` partner groups) is smaller than the plain one."""
+        groups = min(self.xe_u.shape[0], self.ye_u.shape[0])
+        return self.x_u.shape[0] * groups * self.y_u.shape[0] < self.n * self.K * self.m
 
     def full(self, memory_budget_mb: float = 256.0) -> torch.Tensor:
         """The ``n x m`` cost: the distinct points' min-plus product, expanded to the pools' rows and columns."""
@@ -333,8 +352,8 @@ def bridge_cost(
         C, idx = out if return_argmin else (out, None)
         return BridgeCost(C, idx, classes, sx, sy)
     if mode == "exact" and not return_argmin:
-        grouped = GroupedBridgeCost(x, y, xe, ye, metric, memory_budget_mb)
-        if grouped.compresses:
+        grouped = GroupedBridgeCost.if_smaller(x, y, xe, ye, metric, memory_budget_mb)
+        if grouped is not None:
             return BridgeCost(grouped.full(memory_budget_mb), None, None, grouped.scale_x, grouped.scale_y)
     A, sx = exemplar_cost(x, xe, metric)
     Bt, sy = exemplar_cost(y, ye, metric)
