@@ -5,7 +5,7 @@ import torch
 
 from neurobridge.couplings import CouplingError, min_plus
 from neurobridge.couplings.cost import exemplar_cost
-from neurobridge.couplings.kernels import dense_min_plus, nearest_candidates, pruned_min_plus
+from neurobridge.couplings.kernels import COMPILED_KERNEL, dense_min_plus, nearest_candidates, pruned_min_plus
 
 
 def brute(A, B):
@@ -99,3 +99,84 @@ def test_dense_matches_numpy_reference():
     A, B = clustered(33, 21, 17, seed=5)
     ref = (A.numpy()[:, :, None] + B.numpy()[None]).min(1)
     assert np.array_equal(dense_min_plus(A, B).numpy(), ref)
+
+
+# The compiled dense kernel (neurobridge/couplings/_minplus.c): bit for bit the torch loop's result.
+
+compiled = pytest.mark.skipif(COMPILED_KERNEL is None, reason="the compiled min-plus extension was not built (no C compiler at install time)")
+
+
+@compiled
+def test_compiled_kernel_is_built():
+    """CI turns the skip into a failure: the install must build the extension where a C compiler exists."""
+    assert COMPILED_KERNEL in ("avx2", "portable")
+
+
+@compiled
+@pytest.mark.parametrize("portable", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 5), (4, 7, 24), (5, 1, 25), (37, 53, 71), (130, 300, 97), (9, 1100, 30)])
+def test_compiled_kernel_equals_torch_loop_bit_for_bit(shape, portable):
+    from neurobridge.couplings import _minplus
+
+    n, K, m = shape
+    g = torch.Generator().manual_seed(n * 1000 + K)
+    A, B = torch.rand(n, K, generator=g), torch.randn(K, m, generator=g)
+    A[::3, ::2] = float("inf")
+    ref, arg = dense_min_plus(A, B, return_argmin=True, backend="torch")
+    C, idx = torch.empty(n, m), torch.empty(n, m, dtype=torch.int32)
+    _minplus.dense(A.numpy(), B.numpy(), C.numpy(), idx.numpy(), portable)
+    assert torch.equal(C, ref) and torch.equal(idx, arg)
+    C2 = torch.empty(n, m)
+    _minplus.dense(A.numpy(), B.numpy(), C2.numpy(), None, portable)
+    assert torch.equal(C2, ref)
+    assert torch.equal(C, brute(A, B)[0])
+
+
+@compiled
+@pytest.mark.parametrize("portable", [False, True])
+def test_compiled_kernel_ties_go_to_the_smallest_bridge(portable):
+    from neurobridge.couplings import _minplus
+
+    g = torch.Generator().manual_seed(3)
+    A = torch.randint(0, 3, (29, 40), generator=g).float()
+    B = torch.randint(0, 3, (40, 51), generator=g).float()
+    C, idx = torch.empty(29, 51), torch.empty(29, 51, dtype=torch.int32)
+    _minplus.dense(A.numpy(), B.numpy(), C.numpy(), idx.numpy(), portable)
+    ref, arg = brute(A, B)
+    assert torch.equal(C, ref) and torch.equal(idx, arg)
+
+
+@compiled
+def test_dense_min_plus_threads_and_strided_out_match_torch_backend():
+    g = torch.Generator().manual_seed(4)
+    A, B = torch.rand(203, 150, generator=g), torch.rand(150, 170, generator=g)
+    ref, arg = dense_min_plus(A, B, return_argmin=True, backend="torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        C, idx = dense_min_plus(A, B, return_argmin=True, backend="compiled")
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(C, ref) and torch.equal(idx, arg)
+    out = torch.empty(170, 203).T
+    assert dense_min_plus(A.T.contiguous().T, B, out=out, backend="compiled") is out
+    assert torch.equal(out, ref)
+
+
+@compiled
+def test_nan_and_minus_inf_leave_the_compiled_kernel():
+    A, B = torch.rand(6, 5), torch.rand(5, 4)
+    A[2, 1] = float("nan")
+    C = dense_min_plus(A, B)
+    assert torch.isnan(C[2]).all() and torch.equal(C[[0, 1, 3, 4, 5]], brute(A, B)[0][[0, 1, 3, 4, 5]])
+    with pytest.raises(CouplingError, match="backend='compiled'.*NaN or -inf"):
+        dense_min_plus(A, B, backend="compiled")
+    B[0, 0] = -float("inf")
+    A[2, 1] = 0.5
+    with pytest.raises(CouplingError, match="NaN or -inf"):
+        dense_min_plus(A, B, backend="compiled")
+    assert torch.equal(dense_min_plus(A, B), brute(A, B)[0])
+    with pytest.raises(CouplingError, match="float32 CPU"):
+        dense_min_plus(A.double(), B.double(), backend="compiled")
+    with pytest.raises(CouplingError, match="backend must be one of"):
+        dense_min_plus(A, B, backend="numba")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "neurobridge", "data_manifests")
+SOURCES = ("setup.cfg", "setup.py", "pyproject.toml", "README.md", "neurobridge", "data_manifests")
 
 
 def _run(cmd, *, cwd, env, timeout=600):
@@ -84,6 +84,16 @@ def test_installed_copy_is_imported_and_finds_its_manifests(installed):
     assert {"mnist", "majajhong2015", "majajhong2015_slice25", "hvm"} <= set(found), found
     for name, path in found.items():
         assert Path(path).resolve().is_relative_to(venv.resolve()), f"manifest {name} read from {path}, not from the install"
+
+
+def test_installed_copy_ships_the_compiled_min_plus_kernel(installed):
+    """The wheel carries the C extension built from ``neurobridge/couplings/_minplus.c`` (a C compiler is present
+    wherever this suite runs in CI), and the installed copy uses it."""
+    python, _, env, work, venv = installed
+    code = "from neurobridge.couplings import kernels, _minplus\nprint(_minplus.__file__)\nprint(kernels.COMPILED_KERNEL)\n"
+    path, kernel = _run([python, "-c", code], cwd=work, env=env).split()
+    assert Path(path).resolve().is_relative_to(venv.resolve()), f"compiled kernel imported from {path}, not the install"
+    assert kernel in ("avx2", "portable"), kernel
 
 
 def test_installed_cli_offers_every_command_and_runs_digits(installed, tmp_path):

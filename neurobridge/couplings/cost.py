@@ -225,7 +225,7 @@ def _unique_rows(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
 
 
 class GroupedBridgeCost:
-    """The exact bridge cost on distinct points: ``A`` (``n_u x G``), ``B`` (``G x m_u``), the maps ``x_inv``,
+    r"""The exact bridge cost on distinct points: ``A`` (``n_u x G``), ``B`` (``G x m_u``), the maps ``x_inv``,
     ``y_inv`` from pool rows to distinct points, and the sides' scales.
 
     Identical pool points share a row (or column) of ``C``, and exemplars whose partner is the same point on one side

@@ -1,9 +1,10 @@
 r"""Kernels for the tropical (min-plus) product :math:`C_{ij} = \min_k (A_{ik} + B_{kj})` of the bridge cost.
 
-Two exact kernels, both in torch (CPU or GPU):
+Two exact kernels:
 
-- :func:`dense_min_plus`: every ``k`` for every entry, ``n K m`` work, in cache-sized row tiles with a loop over
-  ``k`` (``tile = min(tile, A[:, k] + B[k])``) shared among worker threads on the CPU;
+- :func:`dense_min_plus`: every ``k`` for every entry, ``n K m`` work: a compiled register-blocked kernel on the
+  CPU (below), else cache-sized row tiles with a torch loop over ``k`` (``tile = min(tile, A[:, k] + B[k])``), rows
+  shared among worker threads on the CPU;
 - :func:`pruned_min_plus`: for each source row only its nearest exemplars, with a certificate that no other
   exemplar can win.
 
@@ -26,10 +27,20 @@ fails and the cost is the dense one plus the ``L / K`` spent on the failed attem
 sub-problems of one pool (rows ``I``, columns ``J``) pays the ``n K`` top-k once and then ``|I| L |J|`` per batch
 (see :class:`~neurobridge.couplings.minibatch.MinibatchBridgeSampler`).
 
-Compiled dense kernels were tried and measured on this machine's CPUs (AVX2, one thread, 128 x 1,000 x 2,048):
-numba 0.68 register-blocked 4 x 16 tiles 1.6e9 min-plus/s (LLVM left them scalar), numba row-buffer loops 0.3-0.7e9,
-``torch.compile`` (inductor) of the broadcast-and-reduce 1.2e9, against 2.9e9 for this torch k-loop; so none is
-shipped and there is no optional compiled extra.
+The dense kernel has two implementations with the same result, bit for bit:
+
+- a compiled C extension (``_minplus.c``, built at install time when a C compiler is present; AVX2 chosen at run
+  time on x86-64, portable loops elsewhere). It is register-blocked like a matrix-multiply micro-kernel: 4 rows of
+  ``A`` and a packed 24-column panel of ``B`` keep 96 running minima in vector registers over the whole ``k`` loop,
+  so each loaded ``B`` value serves 4 rows and nothing is written until the block is done. Used for float32 CPU
+  operands without NaN or ``-inf`` (where ``min`` would treat NaN differently from :func:`torch.minimum`);
+- the torch k-loop below (every device and dtype; the fallback).
+
+:data:`COMPILED_KERNEL` names the compiled kernel this machine runs (``"avx2"``, ``"portable"``) or is ``None`` when
+the extension was not built; ``dense_min_plus(..., backend="torch")`` forces the fallback. Measured on this
+machine's CPUs (AVX2, one thread, ``benchmarks/bench_bridge_cost.py``), the AVX2 kernel does 13-19e9 min-plus per
+second against 2.9e9 for the torch loop; numba 0.68 (1.6e9, left scalar by LLVM) and ``torch.compile`` (1.2e9) were
+tried before and are not used.
 """
 from __future__ import annotations
 
@@ -37,9 +48,15 @@ import torch
 
 from .errors import CouplingError
 
-__all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS"]
+__all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS", "BACKENDS", "COMPILED_KERNEL"]
 
 METHODS = ("auto", "dense", "pruned")
+BACKENDS = ("auto", "compiled", "torch")
+try:
+    from . import _minplus
+except ImportError:  # built without a C compiler: the torch loop serves every call
+    _minplus = None
+COMPILED_KERNEL = _minplus.kernel() if _minplus is not None else None
 DEFAULT_CANDIDATES = 16
 _CPU_TILE_ELEMENTS = 1_048_576
 _THREADED_WORK = 4_000_000
@@ -72,13 +89,18 @@ def check_operands(A: torch.Tensor, B: torch.Tensor, name: str = "min_plus"):
     return A.to(dtype), B.to(dtype).contiguous()
 
 
-def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool = False, out=None):
-    """Exact min-plus product by the tiled k-loop (every ``k`` for every entry); see the module docstring.
+def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool = False, out=None, backend: str = "auto"):
+    """Exact min-plus product, every ``k`` for every entry; see the module docstring.
 
-    On the CPU the row tiles of a large product (``n K m >= 4e6``) are shared among ``torch.get_num_threads()`` worker
-    threads, each running single-threaded torch kernels; torch's intra-op thread count is set to 1 for the duration of the call and restored afterwards,
-    because the loop's thousands of small parallel regions would otherwise each pay an OpenMP synchronisation.
+    ``backend``: ``"compiled"`` (the C kernel; an error where it is not built or the operands do not suit it),
+    ``"torch"`` (the tiled k-loop) or ``"auto"`` (compiled where it applies, else torch). On the CPU the rows of a
+    large product (``n K m >= 4e6``) are shared among ``torch.get_num_threads()`` worker threads: the compiled kernel
+    releases the GIL; the torch loop runs single-threaded torch kernels, torch's intra-op thread count set to 1 for the
+    duration of the call and restored afterwards, because the loop's thousands of small parallel regions would
+    otherwise each pay an OpenMP synchronisation.
     """
+    if backend not in BACKENDS:
+        raise CouplingError(f"dense_min_plus: backend must be one of {BACKENDS}; got {backend!r}")
     A, B = check_operands(A, B)
     dtype = A.dtype
     n = A.shape[0]
@@ -89,6 +111,13 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
         return (C, idx) if return_argmin else C
     workers = torch.get_num_threads() if A.device.type == "cpu" and n * m * A.shape[1] >= _THREADED_WORK else 1
     workers = max(1, min(workers, n))
+    if backend != "torch":
+        reason = _compiled_unsuitable(A, B)
+        if reason is None:
+            _compiled_dense(A, B, C, idx, workers)
+            return (C, idx) if return_argmin else C
+        if backend == "compiled":
+            raise CouplingError(f"dense_min_plus: backend='compiled' cannot run here: {reason}; use backend='auto' or 'torch'")
     per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
     rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
     if A.device.type == "cpu":
@@ -114,6 +143,43 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
         finally:
             torch.set_num_threads(threads)
     return (C, idx) if return_argmin else C
+
+
+def _compiled_unsuitable(A: torch.Tensor, B: torch.Tensor) -> str | None:
+    """Why the compiled kernel cannot compute this product exactly as the torch loop does, or None if it can."""
+    if _minplus is None:
+        return "the compiled extension neurobridge.couplings._minplus was not built (no C compiler at install time)"
+    if A.device.type != "cpu" or A.dtype != torch.float32:
+        return f"it takes float32 CPU tensors; got {A.dtype} on {A.device}"
+    for name, M in (("A", A), ("B", B)):
+        if bool(torch.isnan(M).any()) or bool(torch.isneginf(M).any()):
+            return f"{name} holds NaN or -inf, which its min treats differently from torch.minimum"
+    return None
+
+
+def _compiled_dense(A, B, C, idx, workers: int) -> None:
+    """Rows of ``C`` (and ``idx``) from the C kernel, split into ``workers`` contiguous blocks run in threads."""
+    a, b = A.detach().contiguous().numpy(), B.detach().numpy()
+    target = C if C.is_contiguous() else torch.empty(C.shape, dtype=C.dtype)
+    c = target.numpy()
+    ix = None if idx is None else idx.numpy()
+    n = a.shape[0]
+    bounds = [n * w // workers for w in range(workers + 1)]
+    blocks = [(s, e) for s, e in zip(bounds, bounds[1:]) if e > s]
+
+    def work(block) -> None:
+        s, e = block
+        _minplus.dense(a[s:e], b, c[s:e], None if ix is None else ix[s:e])
+
+    if len(blocks) == 1:
+        work(blocks[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(blocks)) as pool:
+            list(pool.map(work, blocks))
+    if target is not C:
+        C.copy_(target)
 
 
 def _dense_tile(a, B, tile, itile, tmp, mask) -> None:
