@@ -1,4 +1,6 @@
 """The min-plus kernels against a brute-force reference: exact values and argmins, pruned or dense."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +182,20 @@ def test_nan_and_minus_inf_leave_the_compiled_kernel():
         dense_min_plus(A.double(), B.double(), backend="compiled")
     with pytest.raises(CouplingError, match="backend must be one of"):
         dense_min_plus(A, B, backend="numba")
+
+
+def test_missing_extension_warns_once_on_large_products(monkeypatch):
+    from neurobridge.couplings import kernels
+
+    monkeypatch.setattr(kernels, "_minplus", None)
+    monkeypatch.setattr(kernels, "_WARNED", False)
+    monkeypatch.setattr(kernels, "_SLOW_FALLBACK_WORK", 100)
+    A, B = torch.rand(10, 5), torch.rand(5, 8)
+    with pytest.warns(RuntimeWarning, match="compiled min-plus kernel was not built"):
+        C = dense_min_plus(A, B)
+    assert torch.equal(C, brute(A, B)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dense_min_plus(A, B)
+    with pytest.raises(CouplingError, match="was not built"):
+        dense_min_plus(A, B, backend="compiled")

@@ -44,6 +44,8 @@ tried before and are not used.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .errors import CouplingError
@@ -60,6 +62,8 @@ COMPILED_KERNEL = _minplus.kernel() if _minplus is not None else None
 DEFAULT_CANDIDATES = 16
 _CPU_TILE_ELEMENTS = 1_048_576
 _THREADED_WORK = 4_000_000
+_SLOW_FALLBACK_WORK = 10**9
+_WARNED = False
 
 
 def _rows_per_tile(n_cols: int, bytes_per_entry: int, memory_budget_mb: float, device: torch.device) -> int:
@@ -118,6 +122,8 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
             return (C, idx) if return_argmin else C
         if backend == "compiled":
             raise CouplingError(f"dense_min_plus: backend='compiled' cannot run here: {reason}; use backend='auto' or 'torch'")
+        if _minplus is None and A.device.type == "cpu" and n * m * A.shape[1] >= _SLOW_FALLBACK_WORK:
+            _warn_not_built()
     per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
     rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
     if A.device.type == "cpu":
@@ -143,6 +149,15 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
         finally:
             torch.set_num_threads(threads)
     return (C, idx) if return_argmin else C
+
+
+def _warn_not_built() -> None:
+    global _WARNED
+    if not _WARNED:
+        _WARNED = True
+        warnings.warn("neurobridge's compiled min-plus kernel was not built (no C compiler when the package was "
+                      "installed), so large bridge costs use the torch loop, about 5x slower; install a C compiler "
+                      "(e.g. gcc) and reinstall neurobridge to build it", RuntimeWarning, stacklevel=3)
 
 
 def _compiled_unsuitable(A: torch.Tensor, B: torch.Tensor) -> str | None:
