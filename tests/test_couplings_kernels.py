@@ -187,7 +187,7 @@ def test_nan_and_minus_inf_leave_the_compiled_kernel():
 def test_missing_extension_warns_once_on_large_products(monkeypatch):
     from neurobridge.couplings import kernels
 
-    monkeypatch.setattr(kernels, "_minplus", None)
+    monkeypatch.setattr(kernels, "_compiled_kernel", None)
     monkeypatch.setattr(kernels, "_WARNED", False)
     monkeypatch.setattr(kernels, "_SLOW_FALLBACK_WORK", 100)
     A, B = torch.rand(10, 5), torch.rand(5, 8)

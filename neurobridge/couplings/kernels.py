@@ -55,10 +55,10 @@ __all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS",
 METHODS = ("auto", "dense", "pruned")
 BACKENDS = ("auto", "compiled", "torch")
 try:
-    from . import _minplus
+    from ._minplus import dense as _compiled_kernel, kernel as _compiled_kernel_name
 except ImportError:  # built without a C compiler: the torch loop serves every call
-    _minplus = None
-COMPILED_KERNEL = _minplus.kernel() if _minplus is not None else None
+    _compiled_kernel = _compiled_kernel_name = None
+COMPILED_KERNEL = _compiled_kernel_name() if _compiled_kernel_name is not None else None
 DEFAULT_CANDIDATES = 16
 _CPU_TILE_ELEMENTS = 1_048_576
 _THREADED_WORK = 4_000_000
@@ -122,7 +122,7 @@ def dense_min_plus(A, B, *, memory_budget_mb: float = 256.0, return_argmin: bool
             return (C, idx) if return_argmin else C
         if backend == "compiled":
             raise CouplingError(f"dense_min_plus: backend='compiled' cannot run here: {reason}; use backend='auto' or 'torch'")
-        if _minplus is None and A.device.type == "cpu" and n * m * A.shape[1] >= _SLOW_FALLBACK_WORK:
+        if _compiled_kernel is None and A.device.type == "cpu" and n * m * A.shape[1] >= _SLOW_FALLBACK_WORK:
             _warn_not_built()
     per_entry = A.element_size() + (A.element_size() + 5 if return_argmin else A.element_size())
     rows = _rows_per_tile(m, per_entry * workers, memory_budget_mb, A.device)
@@ -162,7 +162,7 @@ def _warn_not_built() -> None:
 
 def _compiled_unsuitable(A: torch.Tensor, B: torch.Tensor) -> str | None:
     """Why the compiled kernel cannot compute this product exactly as the torch loop does, or None if it can."""
-    if _minplus is None:
+    if _compiled_kernel is None:
         return "the compiled extension neurobridge.couplings._minplus was not built (no C compiler at install time)"
     if A.device.type != "cpu" or A.dtype != torch.float32:
         return f"it takes float32 CPU tensors; got {A.dtype} on {A.device}"
@@ -184,7 +184,7 @@ def _compiled_dense(A, B, C, idx, workers: int) -> None:
 
     def work(block) -> None:
         s, e = block
-        _minplus.dense(a[s:e], b, c[s:e], None if ix is None else ix[s:e])
+        _compiled_kernel(a[s:e], b, c[s:e], None if ix is None else ix[s:e])
 
     if len(blocks) == 1:
         work(blocks[0])
