@@ -1,4 +1,5 @@
 """The min-plus kernels against a brute-force reference: exact values and argmins, pruned or dense."""
+import os
 import warnings
 
 import numpy as np
@@ -199,3 +200,46 @@ def test_missing_extension_warns_once_on_large_products(monkeypatch):
         dense_min_plus(A, B)
     with pytest.raises(CouplingError, match="was not built"):
         dense_min_plus(A, B, backend="compiled")
+
+
+ASAN_SCRIPT = r"""
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import _minplus
+rng = np.random.default_rng(0)
+for n, K, m in [(1, 1, 1), (3, 2, 5), (4, 7, 24), (5, 1, 25), (37, 53, 71), (9, 1100, 30), (2, 513, 49)]:
+    A, B = rng.random((n, K), dtype=np.float32), rng.random((K, m), dtype=np.float32)
+    S = A[:, :, None] + B[None]
+    for portable in (False, True):
+        C, I = np.empty((n, m), np.float32), np.empty((n, m), np.int32)
+        _minplus.dense(A, B, C, I, portable)
+        assert np.array_equal(C, S.min(1)) and np.array_equal(I, S.argmin(1)), (n, K, m, portable)
+        _minplus.dense(A, B, C, None, portable)
+        assert np.array_equal(C, S.min(1))
+print("clean")
+"""
+
+
+@pytest.mark.slow
+def test_compiled_kernel_is_clean_under_address_and_undefined_behaviour_sanitizers(tmp_path):
+    """Build ``_minplus.c`` with ``-fsanitize=address,undefined`` and run it on odd shapes (partial row blocks and
+    panels, several k-chunks): any out-of-bounds access or undefined behaviour aborts the run."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("needs gcc")
+    libs = [subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+    if not all(Path(lib).is_file() for lib in libs):
+        pytest.skip("needs gcc's libasan and libubsan")
+    source = Path(__file__).resolve().parents[1] / "neurobridge" / "couplings" / "_minplus.c"
+    target = tmp_path / f"_minplus{sysconfig.get_config_var('EXT_SUFFIX')}"
+    subprocess.run([gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer",
+                    "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(target)], check=True)
+    env = {**os.environ, "LD_PRELOAD": ":".join(libs), "ASAN_OPTIONS": "detect_leaks=0"}
+    done = subprocess.run([sys.executable, "-c", ASAN_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and "clean" in done.stdout, done.stderr[-3000:]
