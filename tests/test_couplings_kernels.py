@@ -243,3 +243,14 @@ def test_compiled_kernel_is_clean_under_address_and_undefined_behaviour_sanitize
     env = {**os.environ, "LD_PRELOAD": ":".join(libs), "ASAN_OPTIONS": "detect_leaks=0"}
     done = subprocess.run([sys.executable, "-c", ASAN_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and "clean" in done.stdout, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("method", ["dense", "pruned"])
+def test_min_plus_backend_choice_gives_the_same_numbers(method):
+    A, B = clustered(90, 60, 70)
+    ref, arg = brute(A, B)
+    for backend in ("torch", "auto") + (("compiled",) if COMPILED_KERNEL else ()):
+        C, idx = min_plus(A, B, method=method, candidates=2, return_argmin=True, backend=backend)
+        assert torch.equal(C, ref) and torch.equal(idx, arg), backend
+    with pytest.raises(CouplingError, match="backend must be one of"):
+        min_plus(A, B, method=method, backend="gpu")

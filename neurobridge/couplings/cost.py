@@ -104,6 +104,7 @@ def min_plus(
     out: torch.Tensor | None = None,
     method: str = "auto",
     candidates: int = 16,
+    backend: str = "auto",
 ):
     r"""Tropical product :math:`C_{ij} = \min_k (A_{ik} + B_{kj})` of ``A`` (``n x K``) and ``B`` (``K x m``).
 
@@ -113,14 +114,16 @@ def min_plus(
     more candidates, then to the dense kernel) or ``"auto"`` (dense: measured, the row certificate rarely holds when
     the targets spread over several clusters, because a far target is reached through exemplars near it). Every method returns the exact product, bit for bit; see
     :mod:`neurobridge.couplings.kernels`. With ``return_argmin=True`` also returns the ``n x m`` int32 index of the
-    ``k`` that realised each minimum (the smallest one on ties).
+    ``k`` that realised each minimum (the smallest one on ties). ``backend`` picks the dense kernel's implementation:
+    ``"auto"`` (the compiled one where it applies), ``"compiled"`` or ``"torch"``; the same numbers either way.
     """
     if method not in kernels.METHODS:
         raise CouplingError(f"min_plus: method must be one of {kernels.METHODS}; got {method!r}")
     A, B = kernels.check_operands(A, B)
     if method in ("auto", "dense"):
-        return kernels.dense_min_plus(A, B, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin, out=out)
-    result = kernels.pruned_min_plus(A, B, candidates=candidates, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
+        return kernels.dense_min_plus(A, B, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin, out=out, backend=backend)
+    result = kernels.pruned_min_plus(A, B, candidates=candidates, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin,
+                                     backend=backend)
     if out is not None:
         C = result[0] if return_argmin else result
         out.copy_(C)

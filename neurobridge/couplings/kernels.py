@@ -239,14 +239,17 @@ def pruned_min_plus(
     memory_budget_mb: float = 256.0,
     return_argmin: bool = False,
     stats: dict | None = None,
+    backend: str = "auto",
 ):
     """Exact min-plus product through each row's nearest exemplars and the certificate of the module docstring.
 
     ``candidates``: ``L`` (an int) or the output of :func:`nearest_candidates` for these rows of ``A`` (computed once
     for a pool, then indexed by the rows of each batch). ``lower_bound``: a number ``<= min(B)`` (default: ``B.min()``;
     ``0`` is valid for any distance). ``stats``, if a dict, receives the number of rows certified at each candidate
-    count and the rows left to the dense kernel.
+    count and the rows left to the dense kernel. ``backend``: that dense kernel's implementation (:func:`dense_min_plus`).
     """
+    if backend not in BACKENDS:
+        raise CouplingError(f"pruned_min_plus: backend must be one of {BACKENDS}; got {backend!r}")
     A, B = check_operands(A, B, "pruned_min_plus")
     n, K = A.shape
     m = B.shape[1]
@@ -270,7 +273,7 @@ def pruned_min_plus(
     while todo.numel() and m:
         if L >= K or 4 * L > K:
             rows = todo
-            out = dense_min_plus(A[rows], B, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin)
+            out = dense_min_plus(A[rows], B, memory_budget_mb=memory_budget_mb, return_argmin=return_argmin, backend=backend)
             if return_argmin:
                 C[rows], idx[rows] = out
             else:
