@@ -289,7 +289,7 @@ class GroupedBridgeCost:
         """The cost between the distinct points of a batch, their multiplicities, and the maps from batch positions."""
         ru, rinv, rcount = torch.unique(self.x_inv[i], return_inverse=True, return_counts=True)
         cu, cinv, ccount = torch.unique(self.y_inv[j], return_inverse=True, return_counts=True)
-        return min_plus(self.A[ru], self.B[:, cu]), rcount, ccount, rinv, cinv
+        return min_plus(self.A.index_select(0, ru), self.B.index_select(1, cu)), rcount, ccount, rinv, cinv
 
 
 def _scale(value: float) -> float:

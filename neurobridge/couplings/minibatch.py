@@ -119,7 +119,7 @@ class MinibatchBridgeSampler:
         if self._grouped is not None:
             C, _, _, rinv, cinv = self._grouped.cost(ti, tj)
             return C[rinv][:, cinv]
-        A, B = self.A[ti], self.B[:, tj]
+        A, B = self.A.index_select(0, ti), self.B.index_select(1, tj)
         return soft_min_plus(A, B, self.temperature) if self.mode == "softmin" else min_plus(A, B)
 
     def _plan(self, C: torch.Tensor, a=None, b=None) -> np.ndarray:
