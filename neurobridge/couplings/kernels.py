@@ -38,8 +38,8 @@ The dense kernel has two implementations with the same result, bit for bit:
 
 :data:`COMPILED_KERNEL` names the compiled kernel this machine runs (``"avx2"``, ``"portable"``) or is ``None`` when
 the extension was not built; ``dense_min_plus(..., backend="torch")`` forces the fallback. Measured on this
-machine's CPUs (AVX2, one thread, ``benchmarks/bench_bridge_cost.py``), the AVX2 kernel does 13-19e9 min-plus per
-second against 3.3-3.7e9 for the torch loop and 1.9-2.7e9 for a NumPy k-loop; numba 0.68 (1.6e9, left scalar by
+machine's CPUs (AVX2, one thread, ``benchmarks/bench_bridge_cost.py``), the AVX2 kernel does 12-15e9 min-plus per
+second against 3.5-3.7e9 for the torch loop and 1.6-1.9e9 for a NumPy k-loop; numba 0.68 (1.6e9, left scalar by
 LLVM) and ``torch.compile`` (1.2e9) were tried before and are not used.
 """
 from __future__ import annotations
