@@ -19,6 +19,7 @@ import torch
 from .._epochs import EpochRows
 from ..flows.pairs import PairSampler
 from .errors import CouplingError
+from .groups import repeated_lines
 
 __all__ = [
     "PairSampler",
@@ -76,6 +77,15 @@ def _count_below(cdf: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.nd
     return lo
 
 
+def _row_mass(cdf: np.ndarray, lines: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Total mass of the plan rows ``rows`` (their running sums are ``cdf[lines]``); an error names rows without any."""
+    total = cdf[lines, -1]
+    if (total <= 0).any():
+        bad = rows[total <= 0][:5].tolist()
+        raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
+    return total
+
+
 def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator, cdf: np.ndarray | None = None) -> np.ndarray:
     """``j ~ P[i, :] / sum_j P[i, :]`` for each ``i`` in ``rows`` by inverse CDF (one uniform ``u`` per row):
     ``j = #{j' : F_i(j') < u F_i(m)}`` with ``F_i`` the running sum of row ``i``. ``cdf`` is ``np.cumsum(P, axis=1)``
@@ -85,10 +95,7 @@ def _draw_in_rows(P: np.ndarray, rows: np.ndarray, rng: np.random.Generator, cdf
         rows_in_cdf = np.arange(len(rows))
     else:
         rows_in_cdf = rows
-    total = cdf[rows_in_cdf, -1]
-    if (total <= 0).any():
-        bad = rows[total <= 0][:5].tolist()
-        raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
+    total = _row_mass(cdf, rows_in_cdf, rows)
     u = rng.random(len(rows)) * total
     j = _count_below(cdf, rows_in_cdf, u)
     return np.minimum(j, P.shape[1] - 1).astype(np.int64)
@@ -117,17 +124,12 @@ class _RepeatedPlan:
 
     @classmethod
     def of(cls, plan: np.ndarray) -> "_RepeatedPlan | None":
-        from .groups import repeated_lines
-
         rows, cols = repeated_lines(plan, 0), repeated_lines(plan, 1)
         return None if rows is None and cols is None else cls(plan, rows, cols)
 
     def draw(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         r = self.row_of[rows]
-        total = self.cdf[r, -1]
-        if (total <= 0).any():
-            bad = rows[total <= 0][:5].tolist()
-            raise CouplingError(f"plan rows {bad} carry no mass, so no target can be drawn for them; use row_weights='marginal'")
+        total = _row_mass(self.cdf, r, rows)
         g = np.minimum(_count_below(self.cdf, r, rng.random(len(rows)) * total), self.cdf.shape[1] - 1)
         if self.counts is None:
             return g.astype(np.int64)
