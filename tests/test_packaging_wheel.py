@@ -29,30 +29,40 @@ def _run(cmd, *, cwd, env, timeout=600):
     return proc.stdout
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(venv python, venv bin folder, clean environment, work folder outside the checkout) with the wheel installed."""
-    work = tmp_path_factory.mktemp("wheel")
+def _clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NEUROBRIDGE_MANIFESTS"}}
+    return {**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra}
+
+
+def _build_wheel(work: Path, env: dict) -> Path:
+    """The wheel built from a copy of the sources (no compiled file of the checkout travels with them)."""
     source = work / "source"
     for name in SOURCES:
         path = ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd"))
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(path, source / name)
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NEUROBRIDGE_MANIFESTS"}}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     dist = work / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", dist, source],
          cwd=work, env=env)
     wheels = sorted(dist.glob("neurobridge-*.whl"))
     assert len(wheels) == 1, sorted(p.name for p in dist.iterdir())
+    return wheels[0]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(venv python, venv bin folder, clean environment, work folder outside the checkout) with the wheel installed."""
+    work = tmp_path_factory.mktemp("wheel")
+    env = _clean_env()
+    wheel = _build_wheel(work, env)
 
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=work, env=env)
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheels[0]],
+    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel],
          cwd=work, env=env)
     venv_site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=work, env=env).strip())
     here = list(dict.fromkeys([*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]))
@@ -114,21 +124,7 @@ def test_installed_cli_offers_every_command_and_runs_digits(installed, tmp_path)
 def test_wheel_builds_without_a_c_compiler(tmp_path):
     """The extension is optional: with a compiler that fails, the build still yields a wheel (without the kernel),
     and the package then runs on the torch loop (tests/test_couplings_kernels.py covers that path)."""
-    source = tmp_path / "source"
-    for name in SOURCES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd"))
-        else:
-            source.mkdir(exist_ok=True)
-            shutil.copy2(path, source / name)
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
-    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", CC="false", LDSHARED="false")
-    dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", dist, source],
-         cwd=tmp_path, env=env)
-    wheels = sorted(dist.glob("neurobridge-*.whl"))
-    assert len(wheels) == 1, sorted(p.name for p in dist.iterdir())
-    names = zipfile.ZipFile(wheels[0]).namelist()
+    wheel = _build_wheel(tmp_path, _clean_env(CC="false", LDSHARED="false"))
+    names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if "_minplus" in n and n.endswith((".so", ".pyd"))], names
     assert "neurobridge/couplings/kernels.py" in names
