@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write", "read_torch", "CorruptFileError"]
+__all__ = ["atomic_write", "read_torch", "CorruptFileError", "UntrustedFileError", "trust_problems", "check_trusted"]
 
 
 _UMASK_LOCK = threading.Lock()
@@ -71,3 +71,52 @@ def read_torch(path: str | os.PathLike, *, what: str = "checkpoint", map_locatio
             f"{what} file {path} ({size} bytes) cannot be read: it is truncated, corrupt or not a {what} written by "
             f"neurobridge ({type(error).__name__}). Delete it and write it again (train again, or save again)"
         ) from None
+
+
+class UntrustedFileError(PermissionError):
+    """A cached file another user could have written: refused, as ssh refuses a key others can write."""
+
+
+def trust_problems(path: str | os.PathLike, root: str | os.PathLike) -> list[str]:
+    """Why the file ``path`` could have been written by someone else: empty when it is safe to load.
+
+    Checked, as ssh's ``StrictModes`` checks keys: the file and every folder from its own up to ``root`` (the cache
+    root) must be owned by this user or by root, the file must not be writable by others, and no such folder may be
+    writable by others unless it has the sticky bit (as ``/tmp``: others may add files but not replace ours).
+    Group-writable is allowed (a user's private group, as many systems give each user, is the common case). On a
+    system without POSIX owners (Windows) nothing is checked.
+    """
+    import stat
+
+    if not hasattr(os, "getuid"):
+        return []
+    me = os.getuid()
+    path, root = Path(path), Path(root)
+    problems = []
+    info = os.stat(path)
+    if info.st_uid not in (me, 0):
+        problems.append(f"{path} is owned by another user (uid {info.st_uid})")
+    if info.st_mode & stat.S_IWOTH:
+        problems.append(f"{path} is writable by every user (mode {stat.filemode(info.st_mode)})")
+    folders = [path.parent]
+    real_root = root.resolve()
+    while folders[-1].resolve() != real_root and folders[-1].parent != folders[-1]:
+        folders.append(folders[-1].parent)
+    for folder in folders:
+        info = os.stat(folder)
+        if info.st_uid not in (me, 0):
+            problems.append(f"the folder {folder} is owned by another user (uid {info.st_uid})")
+        if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+            problems.append(f"the folder {folder} is writable by every user (mode {stat.filemode(info.st_mode)})")
+    return problems
+
+
+def check_trusted(path: str | os.PathLike, root: str | os.PathLike, *, what: str = "cached file") -> None:
+    """Raise :class:`UntrustedFileError` naming the file, every problem :func:`trust_problems` found and the fix."""
+    problems = trust_problems(path, root)
+    if problems:
+        raise UntrustedFileError(
+            f"refusing to load the {what} {path}: " + "; ".join(problems) + ". Someone else could have replaced it. "
+            f"Make the folder and file yours and not writable by others (chown, chmod o-w), or point NEUROBRIDGE_HOME "
+            f"at a private folder"
+        )

@@ -13,6 +13,12 @@ in the search order does not hide a good one later: the good one is used and a :
 Downloads leave nothing partial or corrupt under the final name: the bytes go to ``.<filename>.<random>.part`` in
 the destination folder, are verified, and only then renamed into place with :func:`os.replace` (atomic on POSIX and
 Windows). Any failure removes the temporary file.
+
+Paths stay inside their roots: a manifest's names are single path components (checked when it is read), and every
+path built under ``BRAINIO_HOME`` or ``NEUROBRIDGE_HOME`` is checked, after resolving symlinks, to lie inside that
+root (:func:`confined`), so neither a crafted manifest nor a planted symlink makes the resolver read or write
+elsewhere. The search path is walked with symlinks followed (data sets are often linked in), but each real folder is
+visited once, so a symlink cycle ends the walk instead of looping for ever.
 """
 from __future__ import annotations
 
@@ -27,11 +33,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from neurobridge._io import atomic_write
+from neurobridge._io import atomic_write, trust_problems
 from neurobridge.datasets.locations import brainio_home, cache_dir, data_path
 from neurobridge.datasets.manifests import DataError, DataWarning, FileEntry, get_manifest
 
-__all__ = ["resolve", "find_local", "local_copies", "file_checksum", "verify_file", "download_entry", "download_url"]
+__all__ = ["resolve", "find_local", "local_copies", "file_checksum", "verify_file", "download_entry", "download_url",
+           "confined", "walk_files"]
 
 _BLOCK = 1 << 16
 
@@ -66,6 +73,28 @@ def download_url(url: str, destination: Path, *, timeout: float = 60.0, progress
         raise DataError(f"truncated transfer: received {received} of {expected} bytes")
 
 
+def confined(root: str | os.PathLike, path: str | os.PathLike, what: str) -> Path:
+    """``path``, after checking that it lies inside ``root`` once both are resolved (symlinks followed).
+
+    :class:`DataError` naming ``what`` (e.g. ``"NEUROBRIDGE_HOME"``), the path and where it really points otherwise.
+    """
+    root, path = Path(root), Path(path)
+    real_root, real = root.resolve(), path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise DataError(
+            f"{path} resolves to {real}, outside {what} ({real_root}); refusing to read or write it. Remove the "
+            f"symlink or the manifest entry that leads there"
+        )
+    return path
+
+
+def _cache_folder(entry: FileEntry) -> Path:
+    root = cache_dir()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"NEUROBRIDGE_HOME={root} is a file, not a folder; point NEUROBRIDGE_HOME at a folder (it is created if missing)")
+    return confined(root, root / entry.dataset, "NEUROBRIDGE_HOME")
+
+
 def download_entry(entry: FileEntry, directory: Path, *, progress: bool = True, timeout: float = 60.0) -> Path:
     """Download ``entry`` into ``directory`` from the first URL that works, verify it and rename it into place."""
     if not entry.urls:
@@ -73,8 +102,12 @@ def download_entry(entry: FileEntry, directory: Path, *, progress: bool = True, 
             f"{entry.name}: {entry.filename} is missing and has no download URL "
             f"(expected {entry.algorithm} {entry.checksum}). {entry.where_to_put()}"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / entry.filename
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"{entry.name}: cannot create the download folder {directory} ({err.strerror}); point "
+                        "NEUROBRIDGE_HOME at a writable folder") from None
+    target = confined(directory, directory / entry.filename, f"the download folder {directory}")
     failures = []
     for url in entry.urls:
         def fetch(tmp: str, url: str = url) -> None:
@@ -92,13 +125,42 @@ def download_entry(entry: FileEntry, directory: Path, *, progress: bool = True, 
     )
 
 
+def walk_files(directory: str | os.PathLike):
+    """``(folder, sorted file names)`` for every real folder under ``directory``, each visited once.
+
+    Symlinked folders are followed, but a folder whose (device, inode) was already visited, through a symlink cycle
+    or a second link to it, is skipped: the walk is finite and its order (sorted, depth first) reproducible.
+    Unreadable folders are skipped.
+    """
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(directory, followlinks=True):
+        try:
+            info = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        kept = []
+        for name in sorted(dirs):
+            try:
+                child = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            if (child.st_dev, child.st_ino) not in seen:
+                kept.append(name)
+        dirs[:] = kept
+        yield root, sorted(files)
+
+
 @lru_cache(maxsize=64)
 def _index_directory(directory: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
-    """File name -> every path under ``directory`` with that name (sorted walk, so the order is reproducible)."""
+    """File name -> every path under ``directory`` with that name (see :func:`walk_files` for the order)."""
     index: dict[str, list[str]] = {}
-    for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs.sort()
-        for name in sorted(files):
+    for root, files in walk_files(directory):
+        for name in files:
             index.setdefault(name, []).append(os.path.join(root, name))
     return {name: tuple(paths) for name, paths in index.items()}
 
@@ -111,8 +173,10 @@ def local_copies(entry: FileEntry) -> list[Path]:
             hits = _index_directory(str(directory), directory.stat().st_mtime_ns).get(entry.filename, ())
             found.extend(Path(hit) for hit in hits if os.path.isfile(hit))
     if entry.algorithm == "sha1":
-        found.append(brainio_home() / entry.checksum / entry.filename)
-    found.append(cache_dir() / entry.dataset / entry.filename)
+        home = brainio_home()
+        found.append(confined(home, home / entry.checksum / entry.filename, "BRAINIO_HOME"))
+    folder = _cache_folder(entry)
+    found.append(confined(folder, folder / entry.filename, "NEUROBRIDGE_HOME"))
     unique: list[Path] = []
     seen: set[str] = set()
     for path in found:
@@ -182,6 +246,21 @@ def verify_file(entry: FileEntry, path: str | os.PathLike) -> None:
         _VERIFIED.add(memo)
 
 
+def _warn_untrusted(entry: FileEntry, copy: Path) -> None:
+    """A :class:`DataWarning` when another user could rewrite ``copy`` (see :func:`neurobridge._io.trust_problems`).
+
+    The copy has just passed its checksum, so this warns rather than refuses: what is at risk is the file changing
+    between this check and its reading."""
+    for root in [*data_path(), brainio_home(), cache_dir()]:
+        if root in copy.parents:
+            problems = trust_problems(copy, root)
+            if problems:
+                warnings.warn(f"{entry.name}: {copy} passed its checksum, but another user could replace it: "
+                              + "; ".join(problems) + ". Make it yours and not writable by others (chown, chmod o-w)",
+                              DataWarning, stacklevel=3)
+            return
+
+
 def resolve(dataset: str, key: str, *, download: bool | None = None, progress: bool = True) -> Path:
     """Path of a verified local copy of ``dataset``'s file ``key``, downloading it into the cache if needed.
 
@@ -199,6 +278,7 @@ def resolve(dataset: str, key: str, *, download: bool | None = None, progress: b
             continue
         for path, err in bad:
             warnings.warn(f"{entry.name}: skipped the corrupt copy {path} and used {copy} ({err})", DataWarning, stacklevel=2)
+        _warn_untrusted(entry, copy)
         return copy
     if bad:
         if len(bad) == 1:
@@ -214,4 +294,4 @@ def resolve(dataset: str, key: str, *, download: bool | None = None, progress: b
             f"{entry.name}: {entry.filename} is not present locally and downloads are off "
             f"(expected {entry.algorithm} {entry.checksum}; URL: {', '.join(entry.urls) or 'none'}). {entry.where_to_put()}"
         )
-    return download_entry(entry, cache_dir() / entry.dataset, progress=progress)
+    return download_entry(entry, _cache_folder(entry), progress=progress)

@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from neurobridge.assemblies import flatten_pixels
-from neurobridge.datasets.download import resolve
+from neurobridge.datasets.download import confined, resolve
 from neurobridge.datasets.images import read_images
 from neurobridge.datasets.locations import cache_dir
 from neurobridge.datasets.manifests import DataError, get_manifest
@@ -53,6 +53,13 @@ def _zip_paths(variant: str, download: bool | None) -> dict[str, Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             with zipfile.ZipFile(archive) as zf:
+                for member in zf.namelist():
+                    try:
+                        confined(staging, staging / member, f"the unpack folder of {archive}")
+                    except DataError:
+                        raise DataError(f"hvm: the archive {archive} holds the member {member!r}, whose path leaves the "
+                                        "folder it is unpacked into; refusing to unpack it. Delete the archive and fetch "
+                                        "it again") from None
                 zf.extractall(staging)
             os.replace(staging, target)
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -74,16 +75,50 @@ def _is_str(value) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def path_component_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one path component inside a folder (None when it can).
+
+    A manifest's data-set ``name`` and each file's ``filename`` become ``<cache>/<name>/<filename>``. A value with a
+    separator (``/`` or ``\\``), ``.`` or ``..``, an absolute path, a drive letter (``C:``) or a NUL byte could name a
+    place outside the cache once joined, so each must be a single plain file or folder name.
+    """
+    if value in (".", ".."):
+        return f"{value!r} names a folder, not a file"
+    if "/" in value or "\\" in value or (os.altsep and os.altsep in value):
+        return "it holds a path separator"
+    if os.path.isabs(value) or _DRIVE.match(value):
+        return "it is an absolute path or starts with a drive letter"
+    if "\0" in value:
+        return "it holds a NUL byte"
+    return None
+
+
+def _check_component(value: str, where: str, field_name: str) -> None:
+    problem = path_component_problem(value)
+    if problem is not None:
+        raise DataError(
+            f"{where}: {field_name!r} must be a plain file name, with no folder part; got {value!r} ({problem}). "
+            "A manifest may only name files inside its data set's folder: fix the manifest"
+        )
+
+
 def _entry_from_json(path: Path, dataset: str, position: int, item) -> FileEntry:
     where = f"manifest {path}: files[{position}]"
     if not isinstance(item, dict):
         raise DataError(f"{where} must be a JSON object with filename and checksum; got {type(item).__name__} {item!r}")
     if not _is_str(item.get("filename")):
         raise DataError(f"{where} needs a non-empty string 'filename'; got {item.get('filename')!r}")
+    _check_component(item["filename"], where, "filename")
     where = f"manifest {path}: file {item['filename']!r}"
     checksum = item.get("checksum")
     if not isinstance(checksum, dict) or not _is_str(checksum.get("algorithm")) or not _is_str(checksum.get("value")):
         raise DataError(f"{where} has no checksum algorithm/value; expected \"checksum\": {{\"algorithm\": \"sha256\", \"value\": \"<hex>\"}}, got {checksum!r}")
+    if not _HEX.fullmatch(checksum["value"]):
+        raise DataError(f"{where}: checksum 'value' must be a hex digest (0-9, a-f); got {checksum['value']!r}")
     urls = item.get("urls") or []
     if isinstance(urls, str) or not isinstance(urls, list) or not all(_is_str(u) for u in urls):
         raise DataError(f"{where}: 'urls' must be a list of URL strings; got {urls!r}")
@@ -150,6 +185,7 @@ class Manifest:
             raise DataError(f"manifest {path} lacks the fields {sorted(missing)}")
         if not _is_str(raw["name"]):
             raise DataError(f"manifest {path}: 'name' must be a non-empty string; got {raw['name']!r}")
+        _check_component(raw["name"], f"manifest {path}", "name")
         if not isinstance(raw["files"], list):
             raise DataError(f"manifest {path}: 'files' must be a list of file objects; got {type(raw['files']).__name__}")
         files = tuple(_entry_from_json(path, raw["name"], i, item) for i, item in enumerate(raw["files"]))

@@ -18,7 +18,7 @@ import xarray as xr
 
 from neurobridge._device import resolve_device
 from neurobridge._validation import check_seed
-from neurobridge._io import CorruptFileError, atomic_write, read_torch
+from neurobridge._io import CorruptFileError, atomic_write, check_trusted, read_torch
 from neurobridge.models._data import as_images, as_labels, fingerprint, label_coord, merge_config
 from neurobridge.models.classifier import ImageClassifier, resolve_classifier_config, train_classifier
 from neurobridge.models.vae import LABEL_VAE_DEFAULTS, ImageVAE, LabelVAE, resolve_image_vae_config, train_image_vae, train_label_vae
@@ -119,6 +119,9 @@ def get_or_train(
     pixel assembly). ``config`` overrides the defaults (``IMAGE_VAE_DEFAULTS``, ``LABEL_VAE_DEFAULTS``,
     ``CLASSIFIER_DEFAULTS``; e.g. ``{"n_train": 10000, "epochs": 3}`` for a quick MNIST run). ``refresh`` retrains
     and overwrites. The model's ``training_info`` has ``cache_path`` and ``from_cache``.
+
+    A cached file that another user could have written (owned by someone else, or writable by others, or in such a
+    folder) is refused with :class:`~neurobridge._io.UntrustedFileError`: its weights decide every later result.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}; got {kind!r}")
@@ -131,6 +134,7 @@ def get_or_train(
     path = model_cache_dir(cache_dir) / f"{kind}-{key}.pt"
     dev = resolve_device(device)
     if path.is_file() and not refresh:
+        check_trusted(path, model_cache_dir(cache_dir), what=f"cached {kind} model")
         try:
             model = _load(path, kind, key, dev)
             model.training_info.update(cache_path=str(path), from_cache=True)
