@@ -37,6 +37,7 @@ __all__ = [
     "select_region",
     "select_time_bin",
     "align",
+    "check_id_types",
     "flatten_pixels",
     "presentation_coords",
     "neuroid_coords",
@@ -299,6 +300,52 @@ def select_time_bin(assembly: xr.DataArray, time_bin: int | tuple[int, int] | st
     return out.drop_vars([k for k, c in out.coords.items() if c.dims == () and k in assembly.coords and TIME_BIN in assembly.coords[k].dims], errors="ignore")
 
 
+_ID_KINDS = {"U": "strings", "S": "bytes", "i": "integers", "u": "integers", "f": "floats", "b": "booleans",
+             "c": "complex numbers", "M": "dates", "m": "time spans"}
+
+
+def _id_kind(ids: np.ndarray) -> str:
+    """The kind of an id array: ``strings``, ``integers``, ``floats``, ``bytes``, ... (object arrays by their items)."""
+    if ids.dtype.kind != "O":
+        return _ID_KINDS.get(ids.dtype.kind, str(ids.dtype))
+    kinds = set()
+    for value in ids.ravel():
+        if isinstance(value, str):
+            kinds.add("strings")
+        elif isinstance(value, bytes):
+            kinds.add("bytes")
+        elif isinstance(value, (bool, np.bool_)):
+            kinds.add("booleans")
+        elif isinstance(value, (int, np.integer)):
+            kinds.add("integers")
+        elif isinstance(value, (float, np.floating)):
+            kinds.add("floats")
+        else:
+            kinds.add(type(value).__name__)
+    return " and ".join(sorted(kinds)) if kinds else "strings"
+
+
+def check_id_types(ida, idb, names: tuple[str, str] = ("a", "b"), *, coord: str = "stimulus_id", where: str = "align") -> None:
+    """Raise :class:`AssemblyError` unless the ids ``ida`` and ``idb`` are of one kind.
+
+    The one policy every comparison of stimulus ids follows (aligning assemblies, paired bridges, predictivity,
+    benchmarks): ids match only when they are equal *and* of the same kind (strings with strings, integers with
+    integers, ...). Numpy and pandas compare ``1`` and ``"1"`` as different, ``1`` and ``1.0`` as equal, and an
+    object array may mix both, so a match by coercion would depend on the containers; two kinds are therefore an
+    error naming both kinds, their dtypes and an example of each, never a silent empty or partial match. The width
+    of a type (``int32`` and ``int64``, ``<U3`` and ``<U10``) does not matter.
+    """
+    ida, idb = np.asarray(ida), np.asarray(idb)
+    kind_a, kind_b = _id_kind(ida), _id_kind(idb)
+    if kind_a != kind_b or " and " in kind_a:
+        raise AssemblyError(
+            f"{where}: {names[0]}'s {coord} values are {kind_a} (dtype {ida.dtype}, e.g. {ida[:3].tolist()!r}) and "
+            f"{names[1]}'s are {kind_b} (dtype {idb.dtype}, e.g. {idb[:3].tolist()!r}); ids of different types are never "
+            f"matched by conversion. Give both the same type, e.g. "
+            f"assembly.assign_coords({coord}=('presentation', assembly.coords['{coord}'].values.astype(str)))"
+        )
+
+
 def align(a: xr.DataArray, b: xr.DataArray, *, names: tuple[str, str] = ("a", "b")) -> tuple[xr.DataArray, xr.DataArray]:
     """Align two assemblies on ``stimulus_id`` (inner join, one order).
 
@@ -309,6 +356,7 @@ def align(a: xr.DataArray, b: xr.DataArray, *, names: tuple[str, str] = ("a", "b
     a = validate(a, name=names[0], allow_nan=True)
     b = validate(b, name=names[1], allow_nan=True)
     ida, idb = a.coords["stimulus_id"].values, b.coords["stimulus_id"].values
+    check_id_types(ida, idb, names)
     shared = np.isin(ida, idb)
     if not shared.any():
         raise AssemblyError(

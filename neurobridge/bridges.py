@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from ._validation import check_float, check_int, check_positions, check_seed
-from .assemblies import LABEL_COORDS, PRESENTATION, is_trial_level, validate
+from .assemblies import LABEL_COORDS, PRESENTATION, check_id_types, is_trial_level, validate
 
 __all__ = ["Bridges", "BridgeError"]
 
@@ -224,6 +224,7 @@ class Bridges:
         if match == "stimulus_id":
             src_ids, src_strat, strat_name = cls._ids_and_strata(source, "source", stratify_by)
             tgt_ids = cls._ids(target, "target")
+            check_id_types(src_ids, tgt_ids, ("source", "target"), where="Bridges.sample")
             return cls._paired(src_ids, tgt_ids, src_strat, strat_name, fraction, count, seed, min_per_class)
         src_labels = cls._labels(source, match, "source")
         tgt_labels = cls._labels(target, match, "target")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurobridge.assemblies import NEUROID, PRESENTATION, AssemblyError, select_time_bin, validate
+from neurobridge.assemblies import NEUROID, PRESENTATION, AssemblyError, check_id_types, select_time_bin, validate
 
 __all__ = ["PredictivityBenchmark", "BenchmarkResult"]
 
@@ -245,6 +245,7 @@ class PredictivityBenchmark:
         if len(pd.unique(ids)) < len(ids):
             raise AssemblyError(f"{self._identifier}: the candidate activations repeat stimulus ids; give one presentation per stimulus")
         wanted = self.stimulus_ids
+        check_id_types(ids, wanted, ("the candidate activations", "the benchmark"), where=self._identifier)
         position = pd.Index(ids).get_indexer(wanted)
         if (position < 0).any():
             missing = wanted[position < 0]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurobridge.assemblies import NEUROID, PRESENTATION, TIME_BIN, AssemblyError, validate
+from neurobridge.assemblies import NEUROID, PRESENTATION, TIME_BIN, AssemblyError, check_id_types, validate
 
 __all__ = ["to_brainscore", "from_brainscore", "AlignedBrainModel"]
 
@@ -149,6 +149,7 @@ class AlignedBrainModel:
         if TIME_BIN in assembly.dims:
             raise AssemblyError("the activations callable must return presentation x neuroid; time bins are added here")
         ids = np.asarray(stimuli["stimulus_id"].values)
+        check_id_types(assembly.coords["stimulus_id"].values, ids, ("the activations", "the stimulus set"), where="look_at")
         position = pd.Index(assembly.coords["stimulus_id"].values).get_indexer(ids)
         if (position < 0).any():
             missing = ids[position < 0][:3].tolist()
