@@ -134,7 +134,7 @@ def _score_candidates(args, benchmark) -> dict:
         layers = [layers]
     stimuli = benchmark.load_stimuli(size=args.size, mode=args.mode)
     activations = record_activations(model, stimuli, list(layers), preprocess=preprocess, device=args.device, progress=False)
-    return {layer: activations.isel(neuroid=activations.coords["layer"].values == layer) for layer in layers}
+    return {"model": activations}
 
 
 def _score(args) -> int:
@@ -142,17 +142,46 @@ def _score(args) -> int:
 
     from neurobridge import benchmarks
     from neurobridge._io import atomic_write
+    from neurobridge.benchmarks.neural import LayerScores, format_table
 
     benchmark = benchmarks.load(args.benchmark)
     if args.size < 1:
         raise ValueError(f"--size must be a positive number of pixels; got {args.size}")
-    results = {name: benchmark(assembly) for name, assembly in _score_candidates(args, benchmark).items()}
+    from neurobridge.benchmarks.neural import _layers
+
+    results, selection = {}, None
+    for name, assembly in _score_candidates(args, benchmark).items():
+        layers = _layers(assembly)
+        if len(layers) > 1:
+            results.update(benchmark.score_layers(assembly))
+            selection = benchmark.select_layer(assembly, seed=args.seed)
+        else:
+            results[layers[0] if layers else name] = benchmark(assembly)
     print(repr(benchmark))
     for name, result in results.items():
         print(f"{name}: {result!r}")
+    if len(results) > 1:
+        print("\nper layer (each scored alone on all stimuli; raw r is signed, score = r^2/ceiling hides the sign):")
+        print(format_table(LayerScores(benchmark.identifier, results).table()))
+    if selection is not None:
+        print(f"\nselected layer: {selection.selected!r} (chosen by signed raw r on {len(selection.selection_stimuli)} "
+              f"stimuli, best on {selection.split_wins[selection.selected]:.0%} of their splits; reported on the other "
+              f"{len(selection.report_stimuli)}: raw r={selection.result.raw:+.4f}, per-split sd "
+              f"{selection.result.spread['sd']:.4f}, score={selection.result.score:.4f} [r^2/ceiling])")
+    negative = [name for name, r in results.items() if "negative_r" in r.flags]
+    if negative:
+        print(f"\nWARNING: negative raw r for {', '.join(negative)}: the predictions anticorrelate with the responses; the "
+              "r^2/ceiling score drops the sign, so do not rank by score alone")
+    small = [name for name, r in results.items() if "small_test_split" in r.flags]
+    if small:
+        print(f"\nWARNING: test splits of fewer than {benchmark.min_test_stimuli} stimuli: the per-split r is very noisy; see "
+              "the per-split spread above")
     if args.out is not None:
         payload = {"benchmark": benchmark.identifier, "model_spec": args.model_spec,
                    "results": {name: result.to_dict() for name, result in results.items()}}
+        if selection is not None:
+            payload["selected_layer"] = {"layer": selection.selected, "split_wins": selection.split_wins,
+                                         "seed": selection.seed, "report": selection.result.to_dict()}
 
         def write(tmp: str) -> None:
             with open(tmp, "w") as handle:
@@ -175,6 +204,8 @@ def _add_score_command(sub) -> None:
     score.add_argument("--size", type=int, default=64, help="image side in pixels fed to the model (default 64)")
     score.add_argument("--mode", choices=("RGB", "L"), default="RGB", help="image channels (default RGB)")
     score.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    score.add_argument("--seed", type=int, default=0,
+                       help="seed of the stimulus split for layer selection (with several layers; default 0)")
     score.add_argument("--out", type=Path, default=None, help="write the result as JSON (atomically)")
     score.set_defaults(func=_score)
 

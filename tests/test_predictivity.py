@@ -198,7 +198,7 @@ def test_constant_neuroid_is_nan_and_skipped_like_brainscore():
     constant = neural.copy(data=values)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with_constant = neural_predictivity(model, constant, ceiling=0.7, n_components=5)
+        with_constant = neural_predictivity(model, constant, ceiling=0.7, n_components=5, min_test_stimuli=8)
     assert np.isnan(with_constant.values.isel(neuroid=3)).all()
     without = neural_predictivity(model, neural.isel(neuroid=[j for j in range(neural.sizes["neuroid"]) if j != 3]),
                                   ceiling=0.7, n_components=5)

@@ -22,9 +22,9 @@ more, the last components fit rounding noise). Usage::
 """
 from __future__ import annotations
 
-from neurobridge.benchmarks.neural import BenchmarkResult, PredictivityBenchmark
+from neurobridge.benchmarks.neural import BenchmarkResult, LayerScores, LayerSelection, PredictivityBenchmark
 
-__all__ = ["load", "available", "PredictivityBenchmark", "BenchmarkResult"]
+__all__ = ["load", "available", "PredictivityBenchmark", "BenchmarkResult", "LayerScores", "LayerSelection"]
 
 _SETTINGS = {
     "majajhong2015": dict(dataset="majajhong2015.public", stimuli="public", n_components=25, stratify_by="object_name"),

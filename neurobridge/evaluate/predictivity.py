@@ -24,6 +24,15 @@ Ceiling (:func:`internal_consistency`)
     Spearman-Brown corrected, :math:`\\tilde r = 2r / (1 + r)`, and :math:`c = \\operatorname{mean}_k
     \\operatorname{median}_j \\tilde r_{kj}`.
 
+Small test splits and negative r
+    With few stimuli a test split holds few of them, and a Pearson r over ``m`` stimuli is noisy (over 2 it is
+    exactly +-1). :func:`neural_predictivity` warns, and says so in ``notes``, when a split tests fewer than
+    ``min_test_stimuli`` distinct stimuli (10 by default). The squared normalisations drop the sign of a negative
+    raw r, so a layer whose predictions anticorrelate with the responses can outrank one with a small positive r;
+    a negative raw r is warned about and flagged (``PredictivityResult.flags``). Brain-Score computes the same
+    numbers and never meets either case on its 3,200 images. The spread of the per-split medians
+    :math:`s_k` (min, max, sd) is kept in the result and printed in its summary.
+
 Normalisation (``normalization=``)
     ``"r2_over_c"`` (default; Brain-Score's ``explained_variance`` since 2026): :math:`r^2 / c`;
     ``"r_over_c_squared"`` (2020-2026): :math:`(r / c)^2`; ``"r_over_c"``: :math:`r / c`; ``"raw"``: :math:`r`.
@@ -84,6 +93,8 @@ __all__ = [
     "normalize_score",
     "ceiling_problem",
     "MIN_CEILING",
+    "MIN_TEST_STIMULI",
+    "split_spread",
 ]
 
 NORMALIZATIONS: Mapping[str, str] = {
@@ -157,7 +168,10 @@ class PredictivityResult:
     ``raw``: mean over splits of the median Pearson r; ``ceiling``: the ceiling used (None if none);
     ``score``: ``raw`` normalised by ``normalization``; ``error``: SEM of the raw r over splits (Brain-Score
     convention); ``values``: Pearson r per split and target neuroid (``split x neuroid``, neuroid coords kept);
-    ``per_split``: the per-split medians.
+    ``per_split``: the per-split medians :math:`s_k`; ``spread``: their min, max and sd (``ddof=0``, so
+    ``error = sd / sqrt(n_splits)``); ``test_stimuli``: the number of distinct test stimuli of each split;
+    ``flags``: ``"negative_r"`` when the raw r is below 0, ``"small_test_split"`` when a split tests fewer than
+    ``min_test_stimuli`` stimuli (each also explained in ``notes``).
     """
 
     raw: float
@@ -172,10 +186,31 @@ class PredictivityResult:
     n_splits: int
     ceiling_result: CeilingResult | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    test_stimuli: tuple[int, ...] = field(default_factory=tuple)
+    min_test_stimuli: int = 10
 
     @property
     def per_split(self) -> np.ndarray:
         return nan_median(self.values.values, axis=1)
+
+    @property
+    def spread(self) -> dict[str, float]:
+        """Min, max and sd (``ddof=0``) of the per-split median r :math:`s_k`, NaN splits skipped."""
+        return split_spread(self.per_split)
+
+    @property
+    def negative_r(self) -> bool:
+        return bool(self.raw < 0)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """``"negative_r"`` and/or ``"small_test_split"`` (see the class docstring); empty when neither applies."""
+        out = []
+        if self.negative_r:
+            out.append("negative_r")
+        if self.test_stimuli and min(self.test_stimuli) < self.min_test_stimuli:
+            out.append("small_test_split")
+        return tuple(out)
 
     def __float__(self) -> float:
         return float(self.score)
@@ -184,13 +219,43 @@ class PredictivityResult:
         ceiling = "none" if self.ceiling is None else f"{self.ceiling:.4f}"
         text = (
             f"PredictivityResult(score={self.score:.4f} [normalization='{self.normalization}': "
-            f"{NORMALIZATIONS[self.normalization]}], raw r={self.raw:.4f} +/- {self.error:.4f} SEM over "
-            f"{self.n_splits} splits, ceiling={ceiling}, regression='{self.regression}', "
-            f"direction='{self.direction}', {self.values.sizes[NEUROID]} target neuroids)"
+            f"{NORMALIZATIONS[self.normalization]}], raw r={self.raw:+.4f} +/- {self.error:.4f} SEM over "
+            f"{self.n_splits} splits{describe_spread(self.per_split, self.test_stimuli)}, ceiling={ceiling}, "
+            f"regression='{self.regression}', direction='{self.direction}', {self.values.sizes[NEUROID]} target "
+            f"neuroids{describe_flags(self.flags)})"
         )
         if self.notes:
             text += "\n  note: " + "\n  note: ".join(self.notes)
         return text
+
+
+MIN_TEST_STIMULI = 10
+"""Fewer distinct stimuli than this in a test split gives a warning and the ``"small_test_split"`` flag."""
+
+
+def split_spread(per_split) -> dict[str, float]:
+    """``{"min", "max", "sd"}`` of per-split values, NaN skipped, ``sd`` with ``ddof=0`` (NaN when all are NaN)."""
+    values = np.asarray(per_split, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {"min": math.nan, "max": math.nan, "sd": math.nan}
+    return {"min": float(values.min()), "max": float(values.max()), "sd": float(values.std())}
+
+
+def describe_spread(per_split, test_stimuli: Sequence[int] = ()) -> str:
+    """``", per-split r -0.150 .. +0.110 (sd 0.080), 3 test stimuli per split"`` for a printed summary."""
+    spread = split_spread(per_split)
+    text = f", per-split r {spread['min']:+.3f} .. {spread['max']:+.3f} (sd {spread['sd']:.3f})"
+    if len(test_stimuli):
+        low, high = min(test_stimuli), max(test_stimuli)
+        text += f", {low if low == high else f'{low}-{high}'} test stimuli per split"
+    return text
+
+
+def describe_flags(flags: Sequence[str]) -> str:
+    """``", FLAGS: NEGATIVE RAW r"`` etc. for a printed summary; empty without flags."""
+    words = {"negative_r": "NEGATIVE RAW r (the squared score hides the sign)", "small_test_split": "SMALL TEST SPLITS"}
+    return f", FLAGS: {'; '.join(words.get(f, f) for f in flags)}" if flags else ""
 
 
 MIN_CEILING = 0.1
@@ -312,6 +377,7 @@ def neural_predictivity(
     n_components: int = 25,
     pls_backend: str = "nipals",
     min_ceiling: float = MIN_CEILING,
+    min_test_stimuli: int = MIN_TEST_STIMULI,
 ) -> PredictivityResult:
     """Cross-validated predictivity of ``neural_assembly`` from ``model_assembly``, exactly as Brain-Score.
 
@@ -336,6 +402,11 @@ def neural_predictivity(
       ``"stimuli"`` (module docstring).
     - ``min_ceiling``: a ceiling that is NaN, ``<= 0`` or below this gives ``score = NaN`` with a warning saying
       why (``raw`` is kept), rather than a score blown up by division by noise.
+    - ``min_test_stimuli``: a split whose test side holds fewer distinct stimuli than this gives a
+      :class:`UserWarning`, a note and the ``"small_test_split"`` flag (0 turns the check off). The numbers are
+      unchanged: this only says how far to trust them.
+
+    A negative raw r also warns and is flagged (``"negative_r"``): the squared normalisations drop its sign.
 
     Raises ``ValueError`` when every target neuroid is constant over the stimuli, or the source is: no Pearson r
     is defined then.
@@ -351,6 +422,7 @@ def neural_predictivity(
         _check_fraction("test_size", test_size)
     check_seed(random_state, "random_state")
     min_ceiling = check_float(min_ceiling, "min_ceiling", low=0)
+    min_test_stimuli = check_int(min_test_stimuli, "min_test_stimuli", low=0)
     regression_name = _regression_name(regression)
     model = _prepare(model_assembly, "model_assembly")
     neural = _prepare(neural_assembly, "neural_assembly")
@@ -385,6 +457,7 @@ def neural_predictivity(
             "predictions are constant and no Pearson r is defined; check the features"
         )
     r = np.empty((len(splits), Y_all.shape[1]))
+    test_stimuli = []
     warned_rank = False
     for k, (train_idx, test_idx) in enumerate(splits):
         train_ids, test_ids = np.unique(values[train_idx]), np.unique(values[test_idx])
@@ -395,6 +468,7 @@ def neural_predictivity(
                 f"split {k} has {len(train_rows)} training and {len(test_rows)} test presentations; each side needs at "
                 f"least 2. Use more stimuli, or change train_size={train_size} / test_size={test_size}"
             )
+        test_stimuli.append(int(len(np.unique(target_ids[test_rows]))))
         train_rows = train_rows[np.argsort(target_ids[train_rows], kind="stable")]
         if regression_name == "pls" and not warned_rank:
             warned_rank = _warn_rank(train_ids, n_components)
@@ -427,6 +501,7 @@ def neural_predictivity(
         if problem is not None:
             notes.append(f"{problem}; score is NaN, raw r is kept")
     score = normalize_score(raw, ceiling_value, applied, min_ceiling=min_ceiling)
+    _trust_notes(raw, score, applied, test_stimuli, min_test_stimuli, len(values), train_size, test_size, notes)
     return PredictivityResult(
         raw=raw,
         ceiling=ceiling_value,
@@ -440,7 +515,33 @@ def neural_predictivity(
         n_splits=len(splits),
         ceiling_result=ceiling_result,
         notes=tuple(notes),
+        test_stimuli=tuple(test_stimuli),
+        min_test_stimuli=min_test_stimuli,
     )
+
+
+def _trust_notes(raw, score, normalization, test_stimuli, min_test_stimuli, n_values, train_size, test_size, notes) -> None:
+    """Warn about, and note, a test split below ``min_test_stimuli`` stimuli and a negative raw r."""
+    smallest = min(test_stimuli)
+    if smallest < min_test_stimuli:
+        text = (
+            f"the smallest test split holds {smallest} stimuli, fewer than min_test_stimuli={min_test_stimuli}: a "
+            f"Pearson r over {smallest} stimuli is very noisy{' (over 2 it is exactly +1 or -1)' if smallest <= 2 else ''}, "
+            f"so the per-split r and the score are unreliable. Use more stimuli (there are {n_values} split values), "
+            f"a larger test_size (now train_size={train_size}, test_size={test_size}), or lower min_test_stimuli to "
+            "accept this"
+        )
+        notes.append(text)
+        warnings.warn(f"neural_predictivity: {text}", UserWarning, stacklevel=3)
+    if raw < 0:
+        squared = normalization in ("r2_over_c", "r_over_c_squared")
+        text = (
+            f"the raw r is negative ({raw:+.4f}): on held-out stimuli the predictions anticorrelate with the responses"
+            + (f"; normalization={normalization!r} squares the sign away (score {score:.4f}), so this score can rank "
+               "above a small positive r. Compare raw r" if squared else "")
+        )
+        notes.append(text)
+        warnings.warn(f"neural_predictivity: {text}", UserWarning, stacklevel=3)
 
 
 def neural_predictivity_by_region(
