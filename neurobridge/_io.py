@@ -73,8 +73,9 @@ def read_torch(path: str | os.PathLike, *, what: str = "checkpoint", map_locatio
         ) from None
 
 
-class UntrustedFileError(PermissionError):
-    """A cached file another user could have written: refused, as ssh refuses a key others can write."""
+class UntrustedFileError(PermissionError, ValueError):
+    """A cached file another user could have written: refused, as ssh refuses a key others can write (also a
+    ``ValueError``, so the command line prints it as a one-line message)."""
 
 
 def trust_problems(path: str | os.PathLike, root: str | os.PathLike) -> list[str]:

@@ -233,6 +233,7 @@ def _report(args) -> int:
     if not path.is_file():
         raise ValueError(f"report: no results.csv at {path}")
     table = _read_table(path, COLUMNS, "results", f"(expected {', '.join(COLUMNS)})")
+    _check_complete(path, table)
     for column in ("fraction", "seed", "value"):
         numeric = pd.to_numeric(table[column], errors="coerce")
         bad = table[column][numeric.isna() & table[column].notna() & (table[column].astype(str).str.lower() != "nan")]
@@ -255,6 +256,38 @@ def _report(args) -> int:
     if chosen is not None and len(chosen):
         print(format_selection(chosen))
     return 0
+
+
+def _check_complete(path: Path, table) -> None:
+    """Refuse a results table that was cut short or edited into another shape: every line must have as many fields
+    as the header and every field a value (a NaN is written ``nan``), the file must end with a line break, as
+    neurobridge writes it, and, when ``results.nc`` lies beside it, both must hold the same number of rows."""
+    import csv
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    hint = "it is truncated or was edited; rerun the experiment (same command) to rebuild it from its units"
+    if text and not text.endswith("\n"):
+        raise ValueError(f"report: {path} does not end with a line break: {hint}")
+    lines = list(csv.reader(text.splitlines()))
+    width = len(lines[0]) if lines else 0
+    for number, fields in enumerate(lines[1:], start=2):
+        if len(fields) != width:
+            raise ValueError(f"report: {path} line {number} has {len(fields)} fields, not {width}: {hint}")
+        if any(not field.strip() for field in fields):
+            raise ValueError(f"report: {path} line {number} has an empty field: {hint}")
+    netcdf = path.parent / "results.nc"
+    if path.name == "results.csv" and netcdf.is_file():
+        import xarray as xr
+
+        try:
+            with xr.open_dataset(netcdf) as ds:
+                rows = int(ds.sizes.get("row", -1))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"report: {netcdf} cannot be read ({type(err).__name__}); rerun the experiment (same "
+                             "command) to rebuild it from its units") from None
+        if rows != len(table):
+            raise ValueError(f"report: {path} holds {len(table)} rows but {netcdf} holds {rows}: one of them is "
+                             "truncated or stale; rerun the experiment (same command) to rebuild both from its units")
 
 
 def _read_selection(path: Path):

@@ -169,9 +169,8 @@ def _run_parallel(name: str, config: RunConfig, store: ResultStore, jobs: int) -
                            "finished units are kept: run the same command again to resume")
 
 
-def open_run(config: RunConfig) -> ResultStore:
-    """Check the config (experiment, methods, options, device) and the output folder's recorded settings, and
-    return the run's store: what every driver does once, in the parent, before units run anywhere."""
+def _check_config(config: RunConfig) -> None:
+    """The experiment, methods, options and device, checked before anything touches the output folder."""
     from neurobridge.experiments.methods import check_methods
     from neurobridge.experiments.registry import EXPERIMENTS, check_options
 
@@ -181,6 +180,12 @@ def open_run(config: RunConfig) -> ResultStore:
     check_methods(config.methods, spec.valid_methods(), config.experiment)
     check_options(config.experiment, config.options)
     _check_device(config.device)
+
+
+def open_run(config: RunConfig) -> ResultStore:
+    """Check the config (experiment, methods, options, device) and the output folder's recorded settings, and
+    return the run's store: what every driver does once, in the parent, before units run anywhere."""
+    _check_config(config)
     store = _store(experiment_for(config.experiment), config, resume=config.resume, worker=False)
     store.check_settings()
     store.clear_phases()
@@ -191,9 +196,20 @@ def run_experiment(config: RunConfig, *, echo: bool = False, runner=None) -> pd.
     """Run ``config`` (resuming finished units), write results.csv/.nc, failures.csv, timings.csv and plots, and
     return the results table. Raises :class:`UnitsFailed` (after writing everything) when a unit failed.
 
+    One run at a time writes to an output folder: the run holds ``OUT/.neurobridge.lock`` (see
+    :func:`~neurobridge.experiments.results.run_lock`) and a second one is refused at once.
+
     ``runner(name, config, store)`` runs and stores the units not yet done somewhere else than this machine's
     process pool, e.g. ``functools.partial(run_with_dask, client=client)`` on a Dask cluster
     (:mod:`neurobridge.experiments.dask_driver`)."""
+    from neurobridge.experiments.results import run_lock
+
+    _check_config(config)
+    with run_lock(config.out):
+        return _run_locked(config, echo=echo, runner=runner)
+
+
+def _run_locked(config: RunConfig, *, echo: bool, runner) -> pd.DataFrame:
     from neurobridge.experiments.plots import plot_metrics
     from neurobridge.experiments.registry import EXPERIMENTS
 

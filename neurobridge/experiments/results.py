@@ -16,12 +16,24 @@ it finishes, so an interrupted run resumes where it stopped. A unit file records
 (seconds per unit and phase) and ``selection.csv`` (the candidates a selecting coupling scored, per unit and direction) are rebuilt from the unit files, atomically, readable by group and others.
 ``run.json`` records each experiment's settings in ``OUT``; a rerun with other settings is refused
 (:meth:`ResultStore.check_settings`).
+
+The tables are derived, never edited: only unit files the store itself names (``EXPERIMENT__METHOD__FRACTION__SEED.json``,
+whose rows carry the same coordinates, and, for the running experiment, the current key) count. Any other file in
+``units/`` (a stray copy, a file from another tool, a unit made with other settings) is left out with a
+:class:`ForeignUnitWarning` naming it, so it can neither double a row nor stop the run. ``--fresh`` deletes the
+derived tables before anything else, so a run killed midway never leaves old numbers beside new settings, and it
+clears whatever it finds at the paths it owns (a corrupt ``run.json``, a folder where a file belongs), so it always
+starts over.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import shutil
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -31,7 +43,8 @@ import pandas as pd
 from neurobridge._io import atomic_write
 
 __all__ = ["COLUMNS", "FAILURE_COLUMNS", "TIMING_COLUMNS", "SELECTION_COLUMNS", "format_selection", "PHASES", "ResultStore", "unit_key", "summarize",
-           "format_summary", "format_failures", "format_timings", "atomic_write_text", "SettingsMismatch"]
+           "format_summary", "format_failures", "format_timings", "atomic_write_text", "SettingsMismatch", "ForeignUnitWarning",
+           "TABLES", "OutputFolderError", "RunLocked", "run_lock", "LOCK_NAME"]
 
 COLUMNS = ["experiment", "method", "fraction", "seed", "metric", "value"]
 FAILURE_COLUMNS = ["experiment", "method", "fraction", "seed", "reason"]
@@ -41,8 +54,44 @@ PHASES = ("reference models", "bridges", "couplings", "flows", "baselines", "eva
 SETUP_METHOD = "(setup)"
 
 
+TABLES = ("results.csv", "results.nc", "selection.csv", "failures.csv", "timings.csv")
+
+
 class SettingsMismatch(ValueError):
     """A rerun into a folder whose results were made with other settings."""
+
+
+class OutputFolderError(ValueError):
+    """The output folder cannot be created or written; the message names it and says what to do."""
+
+
+class ForeignUnitWarning(UserWarning):
+    """A file in ``units/`` that this store did not write (or wrote under other settings) was left out."""
+
+
+def _remove(path: Path) -> None:
+    """Remove whatever is at ``path`` (file, link or folder); nothing when absent."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def _unit_name(path: Path):
+    """``(experiment, method, fraction, seed)`` when ``path`` is named exactly as the store names a unit, else None."""
+    parts = path.stem.split("__")
+    if path.suffix != ".json" or len(parts) != 4 or not all(parts):
+        return None
+    experiment, method, fraction, seed = parts
+    try:
+        fraction_value, seed_value = float(fraction), int(seed)
+    except ValueError:
+        return None
+    if not math.isfinite(fraction_value) or f"{fraction_value:g}" != fraction or str(seed_value) != seed:
+        return None
+    return experiment, method, fraction_value, seed_value
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -100,36 +149,60 @@ class ResultStore:
     def __init__(self, out: str | os.PathLike, experiment: str, *, resume: bool = True, worker: bool = False,
                  settings: Mapping | None = None, method_settings=None):
         self.out = Path(out)
-        if self.out.exists() and not self.out.is_dir():
-            raise ValueError(f"--out {self.out} is a file; give a folder (it is created if missing)")
         self.experiment = experiment
         self.settings = settings
         self.method_settings = method_settings
         self._method_cache: dict = {}
+        self._warned: set[str] = set()
         self.units = self.out / "units"
-        self.units.mkdir(parents=True, exist_ok=True)
-        if not worker:
-            for path in self.units.glob(f"{experiment}__*.claim"):
-                path.unlink()
+        check_output_folder(self.out)
         if not resume:
             self._forget()
+        try:
+            self.units.mkdir(exist_ok=True)
+        except FileExistsError:
+            raise OutputFolderError(f"{self.units} is a file where neurobridge keeps its unit folder; rerun with --fresh to "
+                                    "replace it, or choose another --out") from None
+        if not worker:
+            for path in self.units.glob(f"{experiment}__*.claim"):
+                _remove(path)
 
     def _forget(self) -> None:
-        for pattern in (f"units/{self.experiment}__*.json", f"figures/{self.experiment}_*", f"plots/{self.experiment}_*"):
+        """``--fresh``: delete the derived tables first, then this experiment's units, figures, plots and recorded
+        settings. Whatever lies at a path the store owns is removed, whatever it is, so this never fails on a corrupt
+        folder; an unreadable ``run.json`` is removed whole (it cannot be edited)."""
+        for name in TABLES:
+            _remove(self.out / name)
+        if self.units.exists() and not self.units.is_dir():
+            _remove(self.units)
+        for pattern in (f"units/{self.experiment}__*", f"units/{self.experiment}.*.phase", f"figures/{self.experiment}_*",
+                        f"plots/{self.experiment}_*"):
             for path in self.out.glob(pattern):
-                path.unlink()
-        recorded = self.recorded_settings()
-        if self.experiment in recorded:
+                _remove(path)
+        for folder in ("figures", "plots"):
+            if (self.out / folder).exists() and not (self.out / folder).is_dir():
+                _remove(self.out / folder)
+        run_json = self.out / "run.json"
+        try:
+            recorded = self.recorded_settings()
+        except ValueError:
+            _remove(run_json)
+            return
+        if run_json.exists() and not run_json.is_file():
+            _remove(run_json)
+        elif self.experiment in recorded:
             del recorded[self.experiment]
-            atomic_write_text(self.out / "run.json", json.dumps(recorded, indent=1, sort_keys=True, default=str))
+            atomic_write_text(run_json, json.dumps(recorded, indent=1, sort_keys=True, default=str))
 
     def recorded_settings(self) -> dict:
         path = self.out / "run.json"
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{path} is not a file; rerun with --fresh or choose another --out")
         if not path.is_file():
             return {}
         try:
             recorded = json.loads(path.read_text())
-        except ValueError as err:
+        except (OSError, ValueError) as err:
             raise ValueError(f"{path} is not valid JSON ({err}); rerun with --fresh or choose another --out") from None
         if not isinstance(recorded, dict):
             raise ValueError(f"{path} does not hold a settings table; rerun with --fresh or choose another --out")
@@ -166,7 +239,7 @@ class ResultStore:
     def record(self, method: str, fraction: float, seed: int) -> dict | None:
         """The stored record of the unit, or None if it does not exist or is stale (another key)."""
         path = self._path(method, fraction, seed)
-        record = _read_unit(path) if path.is_file() else None
+        record = self._valid(path, (self.experiment, method, float(fraction), int(seed)), warn=False)
         if record is None:
             return None
         if self.settings is not None and record.get("key") != self.key(method, fraction, seed):
@@ -228,10 +301,57 @@ class ResultStore:
         for path in self.units.glob(f"{self.experiment}.*.phase"):
             path.unlink()
 
+    def _foreign(self, path: Path, why: str, warn: bool) -> None:
+        if warn and str(path) not in self._warned:
+            self._warned.add(str(path))
+            warnings.warn(f"{path} was left out of the results: {why}. Remove it (or rerun with --fresh) if it is not "
+                          "meant to be there", ForeignUnitWarning, stacklevel=4)
+
+    def _valid(self, path: Path, coords, *, warn: bool = True):
+        """The record of the unit file ``path`` named for ``coords``, or None (with a warning when ``warn``) when it
+        is unreadable, not a unit record, holds rows of another unit or, for this experiment, has another key."""
+        if not path.is_file():
+            return None
+        record = _read_unit(path)
+        if record is None or record.get("status") not in ("done", "failed"):
+            self._foreign(path, "it is not a neurobridge unit record (unreadable or unfinished)", warn)
+            return None
+        experiment, method, fraction, seed = coords
+        rows = record.get("rows", []) if record.get("status") == "done" else []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            self._foreign(path, "its rows are not a list of records", warn)
+            return None
+        for row in rows:
+            try:
+                same = (row.get("experiment"), row.get("method"), float(row.get("fraction")), int(row.get("seed"))) == coords
+            except (TypeError, ValueError):
+                same = False
+            if not same or set(row) != set(COLUMNS):
+                self._foreign(path, f"it holds rows of another unit or another layout (e.g. {row}), not of "
+                                    f"{experiment} {method} f={fraction:g} seed={seed}", warn)
+                return None
+        if experiment == self.experiment and self.settings is not None:
+            try:
+                expected = self.key(method, fraction, seed)
+            except (KeyError, ValueError):
+                self._foreign(path, f"{method!r} is not a method this neurobridge knows", warn)
+                return None
+            if record.get("key") != expected:
+                self._foreign(path, "it was made with other settings than this run's (its key differs)", warn)
+                return None
+        return record
+
     def _records(self, experiment: str | None = None):
-        pattern = f"{experiment}__*.json" if experiment else "*.json"
-        for path in sorted(self.units.glob(pattern)):
-            record = _read_unit(path)
+        """``(path, record)`` of every valid unit file (of ``experiment``, or of all), in name order; other files in
+        ``units/`` are left out with a :class:`ForeignUnitWarning`."""
+        for path in sorted(self.units.glob("*.json")):
+            coords = _unit_name(path)
+            if coords is None:
+                self._foreign(path, "its name is not EXPERIMENT__METHOD__FRACTION__SEED.json as neurobridge writes it", True)
+                continue
+            if experiment is not None and coords[0] != experiment:
+                continue
+            record = self._valid(path, coords)
             if record is not None:
                 yield path, record
 
@@ -257,13 +377,20 @@ class ResultStore:
         rows = []
         for path, record in self._records(self.experiment):
             _, method, fraction, seed = path.stem.split("__")
-            for phase, seconds in (record.get("timings") or {}).items():
+            timings = record.get("timings") or {}
+            for phase, seconds in (timings.items() if isinstance(timings, dict) else ()):
                 rows.append({"experiment": self.experiment, "method": method, "fraction": float(fraction), "seed": int(seed),
                              "phase": phase, "seconds": float(seconds)})
         for path in sorted(self.units.glob(f"{self.experiment}.*.phase")):
-            for phase, seconds in json.loads(path.read_text()).items():
+            try:
+                phases = json.loads(path.read_text())
+                phases = {str(k): float(v) for k, v in phases.items()}
+            except (OSError, ValueError, TypeError, AttributeError):
+                self._foreign(path, "it is not a phase-time record", True)
+                continue
+            for phase, seconds in phases.items():
                 rows.append({"experiment": self.experiment, "method": SETUP_METHOD, "fraction": np.nan, "seed": np.nan,
-                             "phase": phase, "seconds": float(seconds)})
+                             "phase": phase, "seconds": seconds})
         return pd.DataFrame(rows, columns=TIMING_COLUMNS).astype({"seed": "Int64"})
 
     def write(self) -> pd.DataFrame:
@@ -299,6 +426,102 @@ class ResultStore:
     def write_timings(self) -> None:
         """Write ``timings.csv``: seconds per unit and phase, and the time outside the units (method ``(setup)``)."""
         atomic_write_text(self.out / "timings.csv", self.timings().to_csv(index=False, na_rep=""))
+
+
+def check_output_folder(out: Path) -> None:
+    """Create ``out`` if missing and check that files can be written in it, before any work; an
+    :class:`OutputFolderError` naming ``--out`` and the reason otherwise (a file in the way, no permission)."""
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(f"--out {out}: cannot create the folder ({err.strerror or err}); choose a folder you can "
+                                "write to") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"--out {out}: the folder is not writable by this user; choose a folder you can write to")
+
+
+LOCK_NAME = ".neurobridge.lock"
+
+
+class RunLocked(OutputFolderError):
+    """Another run is writing to the same output folder."""
+
+
+def _holder(lock: Path) -> dict:
+    try:
+        holder = json.loads(lock.read_text())
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _alive(holder: dict) -> bool:
+    """Whether the lock's holder may still run: its process exists on this host (another host cannot be checked)."""
+    import socket
+
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if holder.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def run_lock(out: str | os.PathLike):
+    """Hold ``OUT/.neurobridge.lock`` (the holder's pid, host and start time, created exclusively) for one run.
+
+    A second run into the same folder fails at once with :class:`RunLocked` naming the holder, instead of both
+    writing units and tables and the first to finish reporting an incomplete table. A lock whose holder no longer
+    exists (a killed run, on this host) is taken over; one from another host is respected, and the message says how
+    to remove it if that run is over.
+    """
+    import socket
+    import time
+
+    out = Path(out)
+    check_output_folder(out)
+    lock = out / LOCK_NAME
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(lock)
+            if holder and _alive(holder):
+                raise RunLocked(
+                    f"{out} is in use by another neurobridge run (pid {holder.get('pid')} on {holder.get('host')}, "
+                    f"started {holder.get('started')}); wait for it to finish or choose another --out. If no such run "
+                    f"is active, delete {lock}") from None
+            if not holder and time.time() - lock.stat().st_mtime < 5:
+                time.sleep(0.5)
+                holder = _holder(lock)
+                if holder and _alive(holder):
+                    continue
+            lock.unlink(missing_ok=True)
+            continue
+        except OSError as err:
+            raise OutputFolderError(f"--out {out}: cannot create the lock file {lock} ({err.strerror or err}); choose a "
+                                    "folder you can write to") from None
+        with os.fdopen(fd, "w") as handle:
+            json.dump(me, handle)
+        break
+    else:
+        raise RunLocked(f"{out} is in use by another neurobridge run ({_holder(lock) or 'holder unknown'}); wait for it "
+                        "to finish or choose another --out")
+    try:
+        yield lock
+    finally:
+        if _holder(lock).get("pid") == me["pid"]:
+            lock.unlink(missing_ok=True)
 
 
 def _write_table_netcdf(table: pd.DataFrame, path: Path) -> None:
