@@ -161,7 +161,7 @@ def test_real_slice_it_trials(shared_data):
 
     shared_data("majajhong2015_slice25.nc")
     it = nb.load("majajhong2015.slice25", region="IT", average=False)
-    curve = decoding_curve(it, label="category_name", n_sites=[2, 32, 168], repeats=2, cv=4, seed=0)
+    curve = decoding_curve(it, label="category_name", n_sites=[2, 32, 168], repeats=2, cv=4, seed=0, groups=None)
     table = curve.to_dataframe()
     assert curve.n_classes == 8 and curve.n_rows == 700
     assert table.accuracy_mean.iloc[-1] > table.accuracy_mean.iloc[0] + 0.2

@@ -24,6 +24,8 @@ _NAMES = {
     "identification_accuracy": "diagnostics",
     "decoding_curve": "decoding",
     "DecodingCurve": "decoding",
+    "decoding_over_time": "decoding",
+    "TimeDecoding": "decoding",
     "plot_decoding_curves": "decoding",
     "dprime": "decoding",
 }
