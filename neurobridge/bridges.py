@@ -39,8 +39,8 @@ def _as_1d(values, name: str) -> np.ndarray:
     return arr
 
 
-def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_per_class: int) -> pd.Series:
-    """Exemplars per class: ``groups`` holds the number of candidates per class."""
+def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_per_class: int, way_out: str = "") -> pd.Series:
+    """Exemplars per class: ``groups`` holds the number of candidates per class; ``way_out`` ends error messages."""
     sizes = groups.astype(int)
     if count is not None:
         _check_min_per_class(sizes, min_per_class)
@@ -48,7 +48,7 @@ def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_
         if count < floor_total:
             raise BridgeError(
                 f"count={count} is too small to give each of the {len(sizes)} classes {min_per_class} exemplar(s); "
-                f"raise count to at least {floor_total} or pass min_per_class=0"
+                f"raise count to at least {floor_total}, pass min_per_class=0{way_out.format(count=count)}"
             )
         if count > int(sizes.sum()):
             raise BridgeError(f"count={count} exceeds the {int(sizes.sum())} candidate source points; lower it")
@@ -76,6 +76,26 @@ def _allocate(groups: pd.Series, fraction: float | None, count: int | None, min_
     _check_min_per_class(sizes, min_per_class)
     alloc = np.round(sizes * fraction + 1e-9).astype(int)
     return np.minimum(np.maximum(alloc, min_per_class), sizes).astype(int)
+
+
+def _warn_inflated(taken: int, candidates: int, fraction: float | None, n_classes: int, min_per_class: int, by: str,
+                   way_out: str) -> None:
+    """Warn when a fraction gave more bridges than ``round(fraction * candidates)``, with the number and the reason."""
+    if fraction is None:
+        return
+    asked = int(np.round(fraction * candidates + 1e-9))
+    if taken <= asked:
+        return
+    import warnings
+
+    warnings.warn(
+        f"Bridges.sample: fraction={fraction:g} of {candidates} candidate points asks for {asked} bridges, but {taken} "
+        f"were drawn ({taken / candidates:.0%} labelled, not {fraction:.0%}): the draw is stratified by {by} "
+        f"({n_classes} classes), and each class gets round(fraction * its size), at least min_per_class="
+        f"{min_per_class}. For about {max(asked, 1)} bridges{way_out}",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _check_min_per_class(sizes: pd.Series, min_per_class: int) -> None:
@@ -286,9 +306,14 @@ class Bridges:
             )
         keys = strata[shared] if strata is not None else np.full(shared.size, _ALL, dtype=object)
         groups = pd.Series(keys).groupby(keys, sort=True).size()
-        alloc = _allocate(groups, fraction, count, min_per_class if strata is not None else 0)
+        way_out = (f" or pass stratify_by=None (an unstratified draw of exactly {{count}} bridges from the {shared.size} "
+                   "shared stimuli)" if strata is not None else "")
+        alloc = _allocate(groups, fraction, count, min_per_class if strata is not None else 0, way_out)
         if int(alloc.sum()) == 0:
             raise BridgeError(f"fraction={fraction} of {shared.size} shared stimuli rounds to zero bridges; raise fraction or pass count=")
+        if strata is not None:
+            _warn_inflated(int(alloc.sum()), int(shared.size), fraction, len(groups), min_per_class, repr(strat_name),
+                           " pass stratify_by=None (an unstratified draw)")
         candidates = {key: shared[keys == key] for key in groups.index}
         rng = np.random.default_rng(seed)
         chosen = cls._draw(candidates, alloc, rng)
@@ -314,6 +339,8 @@ class Bridges:
         alloc = _allocate(groups, fraction, count, min_per_class)
         if int(alloc.sum()) == 0:
             raise BridgeError(f"fraction={fraction} rounds to zero bridges; raise fraction or pass count=")
+        _warn_inflated(int(alloc.sum()), int(groups.sum()), fraction, len(groups), min_per_class, repr(match),
+                       " pass min_per_class=0 (classes whose share rounds to 0 then get none)")
         rng = np.random.default_rng(seed)
         src_cand = {key: np.flatnonzero(src_labels == key) for key in groups.index}
         chosen = cls._draw(src_cand, alloc, rng)
