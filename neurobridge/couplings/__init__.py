@@ -27,6 +27,9 @@ from .methods import (
     MapCoupling,
     MinibatchBridgeOT,
     RelativeCoupling,
+    RidgeCoupling,
+    SelfTrainingCoupling,
+    SelfTrainingKernelCoupling,
     Supervised,
 )
 from .result import Coupling
@@ -49,7 +52,7 @@ __all__ = [
     "METHODS", "CouplingMethod",
     "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised", "GromovWasserstein", "FusedGromovWasserstein",
     "MapCoupling", "RelativeCoupling", "AutoCoupling", "MapRefinedCoupling", "RegressionMapCoupling", "GeodesicCoupling",
-    "LabelSpreadingCoupling", "RelationCoupling",
+    "LabelSpreadingCoupling", "RelationCoupling", "SelfTrainingCoupling", "SelfTrainingKernelCoupling", "RidgeCoupling",
     "Coupling", "CouplingError", "ConvergenceError",
     "BridgeCost", "bridge_cost", "solve", "sinkhorn", "exact",
     "PlanSampler", "PinnedBridges", "ExemplarSampler", "sample_pairs", "hard_assignment", "pairs_for_epoch",

@@ -15,6 +15,7 @@ from .map_refined import MapRefinedCoupling, RegressionMapCoupling
 from .minibatch_bridge_ot import MinibatchBridgeOT
 from .relation import RelationCoupling
 from .relative import RelativeCoupling
+from .self_training import RidgeCoupling, SelfTrainingCoupling, SelfTrainingKernelCoupling
 from .supervised import Supervised
 
 METHODS: dict[str, type] = {
@@ -25,6 +26,9 @@ METHODS: dict[str, type] = {
     "supervised": Supervised,
     "map-refined": MapRefinedCoupling,
     "regression-map": RegressionMapCoupling,
+    "self-training": SelfTrainingCoupling,
+    "self-training-kernel": SelfTrainingKernelCoupling,
+    "ridge": RidgeCoupling,
     "geodesic": GeodesicCoupling,
     "label-spreading": LabelSpreadingCoupling,
     "relation": RelationCoupling,
@@ -35,5 +39,5 @@ METHODS: dict[str, type] = {
 }
 
 __all__ = ["CouplingMethod", "METHODS", "AutoCoupling", "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised",
-           "MapRefinedCoupling", "RegressionMapCoupling", "GeodesicCoupling", "LabelSpreadingCoupling", "RelationCoupling",
+           "MapRefinedCoupling", "RegressionMapCoupling", "SelfTrainingCoupling", "SelfTrainingKernelCoupling", "RidgeCoupling", "GeodesicCoupling", "LabelSpreadingCoupling", "RelationCoupling",
            "GromovWasserstein", "FusedGromovWasserstein", "MapCoupling", "RelativeCoupling"]
