@@ -329,3 +329,21 @@ class Aligner(BaseEstimator):
         if seed is not None:
             check_seed(seed)
         return self._ensure_flow().transport(source, n_samples=n_samples, steps=self.ode_steps, method=self.ode_method, seed=seed).samples
+
+    def save(self, path):
+        """Write this fitted Aligner to ``path`` atomically, with a format and package-version header
+        (:func:`neurobridge.persistence.save`); read it back with :meth:`Aligner.load`."""
+        from neurobridge.persistence import save
+
+        self._check_fitted()
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, *, map_location="cpu", check_version: bool = True) -> "Aligner":
+        """Read an Aligner written by :meth:`save`, refusing another file format or neurobridge version.
+
+        **This unpickles the file: load only files you trust** (:func:`neurobridge.persistence.load`)."""
+        from neurobridge.persistence import load
+
+        return load(path, expected_class=f"{cls.__module__}.{cls.__qualname__}", map_location=map_location,
+                    check_version=check_version)

@@ -19,7 +19,7 @@ LAYERS = {
     "models": 4,
     "couplings": 5,
     "baselines": 6,
-    "align": 7, "benchmarks": 7,
+    "align": 7, "benchmarks": 7, "persistence": 7,
     "experiments": 8, "cli": 8, "": 8,
 }
 
