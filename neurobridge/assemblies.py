@@ -43,6 +43,7 @@ __all__ = [
     "neuroid_coords",
     "read_netcdf",
     "write_netcdf",
+    "checksum_encoding",
 ]
 
 PRESENTATION = "presentation"
@@ -481,11 +482,23 @@ def read_netcdf(path: str | os.PathLike, *, variable: str | None = None) -> xr.D
         try:
             da = ds[variable].load()
         except (OSError, ValueError, RuntimeError) as err:
+            text = str(err).lower()
+            if "fletcher32" in text or "checksum" in text or ("filter" in text and ds[variable].encoding.get("fletcher32")):
+                raise AssemblyError(
+                    f"read_netcdf: {path} fails its HDF5 checksum (variable {variable!r}): its bytes changed after it was "
+                    "written (disk or copy error). Write it again, or fetch a fresh copy"
+                ) from None
             raise AssemblyError(f"read_netcdf: cannot read variable {variable!r} of {path} ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
     attrs = {}
     for key, value in da.attrs.items():
         if isinstance(value, str) and key.startswith("json:"):
-            attrs[key[5:]] = json.loads(value)
+            try:
+                attrs[key[5:]] = json.loads(value)
+            except ValueError as err:
+                raise AssemblyError(
+                    f"read_netcdf: {path}: the attribute {key!r} is not valid JSON ({err}); the file is corrupt or was "
+                    "edited. Write it again with write_netcdf, or remove that attribute"
+                ) from None
         else:
             attrs[key] = value
     da.attrs = attrs
@@ -512,13 +525,28 @@ def _netcdf_safe(assembly: xr.DataArray) -> xr.DataArray:
     return assembly
 
 
+def checksum_encoding(dataset: xr.Dataset | xr.DataArray) -> dict:
+    """``to_netcdf`` encoding that gives every numeric, non-scalar variable an HDF5 fletcher32 checksum.
+
+    HDF5 stores a checksum per chunk and verifies it on every read, so a flipped bit in the data is an error instead
+    of a silently changed number. Strings (variable-length in HDF5) and scalars cannot carry the filter and are left
+    as they are.
+    """
+    ds = dataset.to_dataset() if isinstance(dataset, xr.DataArray) else dataset
+    return {name: {"fletcher32": True} for name, var in ds.variables.items()
+            if var.ndim > 0 and var.dtype.kind in "biufc"}
+
+
 def write_netcdf(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
     """Write an assembly to a NetCDF4 (HDF5) file atomically (temporary file in the same folder, then rename).
 
     The file is written by the netCDF4 library, so plain ``xr.open_dataset`` (any engine) and ``netCDF4.Dataset`` read
-    it. Every coord round-trips through :func:`read_netcdf`; non-scalar attributes are stored as JSON strings.
+    it. Every coord round-trips through :func:`read_netcdf`; non-scalar attributes are stored as JSON strings. Numeric
+    variables carry fletcher32 checksums (:func:`checksum_encoding`); :func:`read_netcdf` reports a mismatch as an
+    :class:`AssemblyError` naming the file.
     """
     safe = _netcdf_safe(assembly)
     if safe.name is None:
         safe.name = "assembly"
-    return atomic_write(path, lambda tmp: safe.to_netcdf(tmp, engine="netcdf4", format="NETCDF4"))
+    encoding = checksum_encoding(safe)
+    return atomic_write(path, lambda tmp: safe.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding))

@@ -527,10 +527,13 @@ def run_lock(out: str | os.PathLike):
 def _write_table_netcdf(table: pd.DataFrame, path: Path) -> None:
     import xarray as xr
 
+    from neurobridge.assemblies import checksum_encoding
+
     ds = xr.Dataset.from_dataframe(table.reset_index(drop=True).rename_axis("row"))
     for column in ("experiment", "method", "metric"):
         ds[column] = ds[column].astype(str)
-    atomic_write(path, ds.to_netcdf)
+    encoding = checksum_encoding(ds) if len(table) else {}
+    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding))
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:

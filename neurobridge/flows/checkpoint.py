@@ -9,9 +9,31 @@ import torch
 
 from .._io import CorruptFileError, atomic_write, read_torch
 
-__all__ = ["CHECKPOINT_NAME", "atomic_save", "read_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "atomic_save", "read_checkpoint", "check_checkpoint_dir"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def check_checkpoint_dir(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` if missing and check that a checkpoint can be written in it, before any training step.
+
+    A ``ValueError`` naming ``checkpoint_dir`` and the reason (a file in the way, no permission) otherwise, so that a
+    bad folder costs nothing instead of the whole fit when the first checkpoint is written.
+    """
+    import tempfile
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"checkpoint_dir={str(directory)!r} is a file, not a folder; give a folder (it is created if "
+                         "missing) or checkpoint_dir=None")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory, prefix=".write-check."):
+            pass
+    except OSError as err:
+        raise ValueError(f"checkpoint_dir={str(directory)!r} cannot be written ({err.strerror or err}); give a folder "
+                         "you can write to, or checkpoint_dir=None") from None
+    return directory
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:

@@ -36,7 +36,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .._device import resolve_device
 from .._validation import check_float, check_int, check_seed
-from .checkpoint import CHECKPOINT_NAME, atomic_save, read_checkpoint
+from .checkpoint import CHECKPOINT_NAME, atomic_save, check_checkpoint_dir, read_checkpoint
 from .distributed import DistributedContext, all_reduce_mean, current_context, shard_bounds
 from .matcher import FlowMatcher
 from .pairs import PairSampler, check_pair_indices
@@ -56,6 +56,20 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message: str, step: int):
         super().__init__(message)
         self.step = step
+
+
+DIVERGENCE_FACTOR = 100.0
+
+
+class DivergedError(NonFiniteLossError):
+    """The training loss stayed finite but ended far above where it started: the fit diverged.
+
+    The first step's loss is that of a network that has learned nothing (its output is near zero at
+    initialisation, so the loss is about ``E|u|^2``, the loss of the zero velocity field). A fit that ends with a
+    loss :data:`DIVERGENCE_FACTOR` (100) times higher does worse than predicting nothing; its transport is
+    meaningless (often NaN or far outside the target). Training stops as soon as a logged window exceeds the first
+    loss ``DIVERGENCE_FACTOR**3`` times, and at the end when the last window exceeds it ``DIVERGENCE_FACTOR`` times.
+    """
 
 
 @dataclass
@@ -286,7 +300,8 @@ class Trainer:
         self.device = resolve_device(device)
         self.sampler = sampler
         self.extra_state = dict(extra_state or {})
-        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_dir = check_checkpoint_dir(checkpoint_dir) if checkpoint_dir is not None and self.context.is_main else (
+            Path(checkpoint_dir) if checkpoint_dir is not None else None)
         self.shard = shard_bounds(self.config.batch_size, self.context)
 
         self.network = velocity.to(self.device)
@@ -360,6 +375,8 @@ class Trainer:
                 if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
                     self.save_checkpoint()
             self._flush(bar)
+            if self.finished:
+                self._check_divergence(self.history["loss"][-self.config.log_every:], DIVERGENCE_FACTOR)
         finally:
             if bar is not None:
                 bar.close()
@@ -454,12 +471,27 @@ class Trainer:
         self._check_parameters(first)
         self.history["step"].extend(range(first, first + len(values)))
         self.history["loss"].extend(values)
+        self._check_divergence(values, DIVERGENCE_FACTOR ** 3)
         if bar is not None:
             bar.update(self.step - bar.n)
             postfix = {"loss": f"{np.mean(values):.4f}"}
             if self.history["val_loss"]:
                 postfix["val"] = f"{self.history['val_loss'][-1]:.4f}"
             bar.set_postfix(postfix, refresh=False)
+
+    def _check_divergence(self, window, factor: float) -> None:
+        """Raise :class:`DivergedError` when the mean loss of ``window`` exceeds ``factor`` times the first step's."""
+        if not self.history["loss"] or not len(window):
+            return
+        start, recent = float(self.history["loss"][0]), float(np.mean(window))
+        if start > 0 and recent > factor * start:
+            clip = "set grad_clip (it is off)" if self.config.grad_clip is None else f"lower grad_clip (now {self.config.grad_clip:g})"
+            raise DivergedError(
+                f"the fit diverged: the training loss rose from {start:.3g} at step 1 to {recent:.3g} over steps "
+                f"{self.step - len(window) + 1}-{self.step} (of {self.config.steps}), more than {factor:g} times its "
+                f"start. Lower lr (now {self.config.lr:g}), {clip}, or standardise the pools",
+                step=self.step,
+            )
 
     @torch.no_grad()
     def _check_parameters(self, first: int) -> None:
