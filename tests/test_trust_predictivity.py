@@ -161,3 +161,35 @@ def test_to_dataframe_is_the_tidy_split_by_site_table():
     assert frame.groupby("split")["pearson_r"].median().to_numpy() == pytest.approx(result.per_split)
     both = benchmark.score_layers(acts).to_dataframe()
     assert set(both["layer"]) == {"noise", "good"} and len(both) == 2 * result.values.size
+
+
+@pytest.mark.realdata
+def test_score_command_prints_the_per_layer_table_and_the_selected_layer(shared_data, tmp_path, capsys):
+    import json
+    import textwrap
+
+    from neurobridge.cli import main
+
+    shared_data("majajhong2015_slice25.nc")
+    module = tmp_path / "two_layers.py"
+    module.write_text(textwrap.dedent(
+        """
+        import torch
+
+        def build():
+            torch.manual_seed(0)
+            net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 5, stride=2), torch.nn.ReLU(),
+                                      torch.nn.Conv2d(4, 6, 5, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(3))
+            return net, ["1", "4"]
+        """))
+    out = tmp_path / "score.json"
+    assert main(["score", f"{module}:build", "--benchmark", "majajhong2015.slice25.IT-pls", "--size", "32",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert "per layer" in printed and "raw_r" in printed and "sd_over_splits" in printed
+    assert f"selected layer: {saved['selected_layer']['layer']!r}" in printed
+    assert "test stimuli per split" in printed and "SMALL TEST SPLITS" in printed
+    for name in ("1", "4"):
+        assert saved["results"][name]["layer"] == name and len(saved["results"][name]["per_split"]) == 10
+        assert f"{saved['results'][name]['raw']:+.4f}" in printed
