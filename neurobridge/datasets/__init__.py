@@ -3,7 +3,7 @@
 =======================  =====================================================================
 name                     what
 =======================  =====================================================================
-majajhong2015.public     MajajHong2015 V4/IT, HvM variations 0+3 (options: region, time_bin, average)
+majajhong2015.public     MajajHong2015 V4/IT, HvM variations 0+3 (options: region, animal, time_bin, average)
 majajhong2015.private    MajajHong2015, variation 6
 majajhong2015.full       MajajHong2015, all variations
 majajhong2015.slice25    the real 25-image slice (Brain-Score test fixture)

@@ -32,6 +32,7 @@ _NAMES = {
     "TimeDecoding": "decoding",
     "plot_decoding_curves": "decoding",
     "dprime": "decoding",
+    "inter_animal_consistency": "consistency",
 }
 
 __getattr__, __all__ = lazy_names("neurobridge.evaluate", _NAMES)
