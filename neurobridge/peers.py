@@ -1,4 +1,4 @@
-"""Peer toolboxes' alignments, fitted on the shared stimuli alone, behind one interface: ``fit(xb, yb)``, ``predict(x)``.
+"""Peer toolboxes' alignments fitted on the shared stimuli alone, behind one interface: ``fit(xb, yb)``, ``predict``.
 
 Brain-alignment toolboxes fit their maps on stimuli seen by both spaces; they cannot use unpaired responses. These
 wrappers let a benchmark run them on the same splits as neurobridge, fitted on the bridges ``(x_bridges,
@@ -50,7 +50,7 @@ class Peer:
     def __init__(self, *, standardize: bool = True):
         self.standardize = standardize
 
-    def fit(self, x_bridges, y_bridges) -> "Peer":
+    def fit(self, x_bridges, y_bridges) -> Peer:
         xb = _matrix(x_bridges, "x_bridges")
         yb = _matrix(y_bridges, "y_bridges")
         if xb.shape[0] != yb.shape[0]:
@@ -70,7 +70,8 @@ class Peer:
             raise RuntimeError(f"{self._name()}: call fit(x_bridges, y_bridges) before predict")
         x = _matrix(x, "x")
         if x.shape[1] != self.d_x_:
-            raise ValueError(f"{self._name()}: x has {x.shape[1]} columns; the peer was fitted on {self.d_x_} source sites")
+            raise ValueError(f"{self._name()}: x has {x.shape[1]} columns; the peer was fitted on {self.d_x_} "
+                             "source sites")
         z = np.asarray(self._predict((x - self.x_mean_) / self.x_scale_), dtype=np.float64)
         return z * self.y_scale_ + self.y_mean_
 
@@ -232,7 +233,8 @@ def _brainiak_srm():
 def _matrix(values, name: str) -> np.ndarray:
     array = np.asarray(getattr(values, "values", values), dtype=np.float64)
     if array.ndim != 2:
-        raise ValueError(f"peers: {name} must be a 2-D array (rows = stimuli, columns = sites); got shape {array.shape}")
+        raise ValueError(f"peers: {name} must be a 2-D array (rows = stimuli, columns = sites); "
+                         f"got shape {array.shape}")
     if not np.isfinite(array).all():
         raise ValueError(f"peers: {name} holds NaN or infinite values; drop or impute them first")
     return array

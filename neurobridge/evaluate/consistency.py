@@ -29,8 +29,8 @@ reaches.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -160,10 +160,12 @@ def inter_animal_consistency(
                              n_test=len(splits[0][1]), per_split=per_split, splits=splits)
 
 
-def map_reliability(predict: Callable[[np.ndarray], np.ndarray], source_trials: np.ndarray, seed: int = 0) -> np.ndarray:
+def map_reliability(predict: Callable[[np.ndarray], np.ndarray], source_trials: np.ndarray,
+                    seed: int = 0) -> np.ndarray:
     """Per-site Spearman-Brown corrected split-half reliability of ``predict`` applied to two half-averages."""
     a1, a2 = half_averages(np.asarray(source_trials, dtype=np.float64), np.random.default_rng(seed))
-    return _spearman_brown(_pearson_columns(np.asarray(predict(a1), dtype=np.float64), np.asarray(predict(a2), dtype=np.float64)))
+    p1, p2 = (np.asarray(predict(half), dtype=np.float64) for half in (a1, a2))
+    return _spearman_brown(_pearson_columns(p1, p2))
 
 
 def _as_pair(source, target) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +205,8 @@ def _splits(n_stimuli, n_shared, n_test, n_splits, splits, rng) -> list[tuple[np
             if np.intersect1d(shared, test).size:
                 raise ValueError("inter_animal_consistency: splits: a test stimulus is also a shared (fitting) "
                                  "stimulus; test stimuli must sit outside the fitted ones")
-            if min(shared.min(initial=0), test.min(initial=0)) < 0 or max(shared.max(initial=0), test.max(initial=0)) >= n_stimuli:
+            both = np.concatenate([shared, test])
+            if both.size and (both.min() < 0 or both.max() >= n_stimuli):
                 raise ValueError(f"inter_animal_consistency: splits hold positions outside 0..{n_stimuli - 1}")
             if len(shared) < 2 or len(test) < 3:
                 raise ValueError(f"inter_animal_consistency: each split needs >= 2 shared and >= 3 test stimuli; "
@@ -239,7 +242,8 @@ def _ridge(alphas):
 
     grid = np.asarray(_DEFAULT_ALPHAS if alphas is None else alphas, dtype=np.float64).ravel()
     if grid.size == 0 or not (grid > 0).all():
-        raise ValueError(f"inter_animal_consistency: alphas must be a non-empty list of positive penalties; got {alphas!r}")
+        raise ValueError("inter_animal_consistency: alphas must be a non-empty list of positive penalties; "
+                         f"got {alphas!r}")
 
     def fit(x, y):
         mean = x.mean(0)
