@@ -124,6 +124,8 @@ def test_no_silent_failure():
 def test_nan_is_reported():
     M, a, b = _problem(seed=7)
     with pytest.raises(ConvergenceError, match="NaN"):
+        sinkhorn(M, a, b, epsilon=0.1, init=(np.full(len(a), np.nan), np.zeros(len(b))), epsilon_scaling=False)
+    with pytest.raises(ConvergenceError, match="did not converge"):
         sinkhorn(M * 1e6, a, b, epsilon=1e-3, epsilon_scaling=False, dtype=torch.float32, absorb_threshold=1e9, max_iter=50)
 
 

@@ -25,10 +25,15 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
     rank = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=rank, offset=4).astype(int)
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    count = int(np.prod(dims))
     offset = 4 + 4 * rank
+    if len(raw) < offset:
+        raise DataError(f"{path}: IDX header names {rank} dimensions but the file ends after {len(raw)} bytes; it is "
+                        "truncated or not an IDX file")
+    dims = [int(d) for d in np.frombuffer(raw, dtype=">u4", count=rank, offset=4)]
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    count = 1
+    for d in dims:
+        count *= d
     if len(raw) - offset != count * dtype.itemsize:
         raise DataError(f"{path}: IDX header says {tuple(dims)} but the file holds {len(raw) - offset} data bytes")
     return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(dims)
