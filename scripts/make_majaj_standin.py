@@ -13,7 +13,12 @@ Responses (synthetic, NOT recordings): every image has a latent ``z_i`` = [its o
 object part), its pose (ty, tz, rxy, rxz, ryz, s)]; site ``j`` responds ``f_j(z_i) = tanh(z_i . w_j)``, IT sites
 weighting the object part more, V4 sites the pose part; each trial adds Gaussian noise whose variance is set per
 site so that its split-half reliability, Spearman-Brown corrected, is drawn around ``--ceiling`` (0.8 by default);
-finally each site is z-scored, as in the released data. The images draw each object as a shape of its category's
+finally each site is z-scored, as in the released data. Both animals' sites (Chabo and Tito, in IT and V4) are driven
+by the same per-image latent, each site through its own random weights, with independent trial noise: the two animals
+share their stimulus-driven signal and nothing else, so the inter-animal consistency is set by the generator (a
+noise-free linear map from one animal's IT sites to the other's is limited only by ``tanh``), and
+:func:`simulate` returns the noise-free responses with the trials for checking a noise-corrected estimate of it
+(``benchmarks/bench_cross_animal.py``). The images draw each object as a shape of its category's
 form and its own colour at the image's position, scale and rotation on a seeded background, so a vision model
 sees the same latent the responses carry.
 
@@ -268,15 +273,27 @@ def _write_manifest(out: Path, files: dict[str, Path]) -> Path:
     return target
 
 
-def make_standin(args) -> dict:
-    """Write the stand-in; return its paths and sizes."""
-    start = time.perf_counter()
+def simulate(args) -> dict:
+    """The stand-in's content without writing files: ``images`` (metadata rows), ``neuroids`` (site coords),
+    ``signal`` (noise-free mean response, images x sites), ``values`` (trials x sites, z-scored per site), ``order``
+    (image index of each trial) and ``repetition``; the same numbers :func:`make_standin` writes for the same
+    arguments (``args``: the parsed command line, e.g. ``_parse(["--out", "unused"])``)."""
     rng = np.random.default_rng(args.seed)
     images = select_images(_metadata(args.metadata), args.images, args.objects, rng)
     neuroids = _neuroids(*args.sites, rng)
     identity, pose = _latents(images, rng)
     signal = _responses(identity, pose, neuroids, rng)
     values, order, repetition = _trials(signal, images, args.reps, args.ceiling, rng)
+    return {"images": images, "neuroids": neuroids, "signal": signal, "values": values, "order": order,
+            "repetition": repetition, "rng": rng}
+
+
+def make_standin(args) -> dict:
+    """Write the stand-in; return its paths and sizes."""
+    start = time.perf_counter()
+    made = simulate(args)
+    images, neuroids, rng = made["images"], made["neuroids"], made["rng"]
+    values, order, repetition = made["values"], made["order"], made["repetition"]
     args.out.mkdir(parents=True, exist_ok=True)
     staging = {name: args.out / name for name in (ASSEMBLY_FILE, CSV_FILE, ZIP_FILE)}
     _write_assembly(staging[ASSEMBLY_FILE], values, order, repetition, images, neuroids)
