@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["inter_animal_consistency", "ConsistencyResult", "noise_corrected", "trial_array", "half_averages",
-           "map_reliability"]
+           "map_reliability", "split_half_reliability"]
 
 _DEFAULT_ALPHAS = tuple(np.logspace(-2, 5, 15))
 
@@ -158,6 +158,13 @@ def inter_animal_consistency(
                              raw=float(np.mean(raw)), prediction_reliability=float(np.mean(rel_p)),
                              target_reliability=float(np.mean(rel_b)), n_shared=len(splits[0][0]),
                              n_test=len(splits[0][1]), per_split=per_split, splits=splits)
+
+
+def split_half_reliability(trials: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Per-site Spearman-Brown corrected split-half reliability of ``trials`` (``(n_repetitions, n_stimuli, n_sites)``)
+    over its stimuli: ``2 r / (1 + r)``, ``r`` the Pearson r between two random half-averages."""
+    h1, h2 = half_averages(np.asarray(trials, dtype=np.float64), np.random.default_rng(seed))
+    return _spearman_brown(_pearson_columns(h1, h2))
 
 
 def map_reliability(predict: Callable[[np.ndarray], np.ndarray], source_trials: np.ndarray,
