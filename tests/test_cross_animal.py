@@ -121,3 +121,13 @@ def test_consistency_errors_name_the_argument():
         inter_animal_consistency(a, b, splits=[(np.arange(5), np.arange(4, 12))])
     with pytest.raises(ValueError, match="shape \\(n_repetitions, n_stimuli, n_sites\\)"):
         inter_animal_consistency(a.mean(0), b, n_shared=5)
+
+
+def test_split_half_and_map_reliability_match_the_generator():
+    from neurobridge.evaluate.consistency import map_reliability, split_half_reliability
+
+    a, _ = _animals(1.0, reliability=0.5, n_stimuli=2000, n_reps=10, seed=4)
+    assert np.median(split_half_reliability(a, seed=0)) == pytest.approx(0.5, abs=0.04)
+    assert np.median(map_reliability(lambda x: 2.0 * x + 1.0, a, seed=0)) == pytest.approx(0.5, abs=0.04)
+    averaged = map_reliability(lambda x: x.mean(1, keepdims=True), a, seed=0)
+    assert averaged[0] > 0.6
