@@ -91,7 +91,12 @@ def _methods():
     def default(xs, ys, bs, bt):
         bridges = nb.Bridges.from_indices(bs, bt, n_source=len(xs), n_target=len(ys), match="stimulus_id")
         aligner = nb.Aligner(progress=False, seed=0).fit(xs.astype(np.float32), ys.astype(np.float32), bridges)
-        return lambda x: np.asarray(aligner.transform(x.astype(np.float32)), dtype=np.float64)
+
+        def predict(x):
+            return np.asarray(aligner.transform(x.astype(np.float32)), dtype=np.float64)
+
+        predict.chosen = getattr(aligner.coupling_, "log", {}).get("selected")
+        return predict
 
     table = {"ridge on the bridges": ridge, "default Aligner()": default}
     for toolbox in ("fmralign", "brainiak"):
@@ -100,7 +105,17 @@ def _methods():
     return table
 
 
-def split_rows(chabo, tito, truth, pool, bridges, test, seed: int, methods) -> list[dict]:
+def pools_of(pool: np.ndarray, bridges: np.ndarray, mode: str, rng: np.random.Generator):
+    """Source and target pools (image positions): ``shared``, both hold every pool image; ``disjoint``, both hold
+    the bridges and each half of the other pool images, so no unpaired image is seen by both animals."""
+    if mode == "shared":
+        return pool, pool
+    rest = rng.permutation(np.setdiff1d(pool, bridges))
+    half = len(rest) // 2
+    return np.sort(np.concatenate([bridges, rest[:half]])), np.sort(np.concatenate([bridges, rest[half:]]))
+
+
+def split_rows(chabo, tito, truth, pool, bridges, test, seed: int, methods, pools: str = "shared") -> list[dict]:
     """Fit every method on one split and score it; ``pool``, ``bridges``, ``test``: image positions."""
     from neurobridge.couplings.methods.map_refined import BridgeRegression
     from neurobridge.evaluate import inter_animal_consistency
@@ -109,11 +124,13 @@ def split_rows(chabo, tito, truth, pool, bridges, test, seed: int, methods) -> l
 
     a_mean, b_mean = _nanmean(chabo.astype(np.float64)), _nanmean(tito.astype(np.float64))
     rng = np.random.default_rng([seed, len(bridges)])
-    shuffle = rng.permutation(len(pool))
-    xs, ys = a_mean[pool], b_mean[pool][shuffle]
-    where = {int(image): i for i, image in enumerate(pool)}
-    bs = np.array([where[int(b)] for b in bridges])
-    bt = np.argsort(shuffle)[bs]
+    source_pool, target_pool = pools_of(pool, bridges, pools, rng)
+    shuffle = rng.permutation(len(target_pool))
+    xs, ys = a_mean[source_pool], b_mean[target_pool][shuffle]
+    in_source = {int(image): i for i, image in enumerate(source_pool)}
+    in_target = {int(image): i for i, image in enumerate(target_pool[shuffle])}
+    bs = np.array([in_source[int(b)] for b in bridges])
+    bt = np.array([in_target[int(b)] for b in bridges])
     target_rel = split_half_reliability(tito[:, test], seed=seed)
     source_test = chabo[:, test].astype(np.float64)
     rows = []
@@ -121,7 +138,8 @@ def split_rows(chabo, tito, truth, pool, bridges, test, seed: int, methods) -> l
     def score(name, predict, seconds):
         r = pearson_columns(predict(a_mean[test]), b_mean[test])
         corrected = noise_corrected(r, map_reliability(predict, source_test, seed=seed), target_rel)
-        rows.append({"method": name, "raw": float(np.nanmedian(r)), "corrected": corrected, "seconds": seconds})
+        rows.append({"method": name, "raw": float(np.nanmedian(r)), "corrected": corrected, "seconds": seconds,
+                     "chosen": getattr(predict, "chosen", None)})
 
     for name, fit in methods.items():
         t0 = time.perf_counter()
@@ -147,7 +165,8 @@ def split_rows(chabo, tito, truth, pool, bridges, test, seed: int, methods) -> l
             rows.append({"method": name, "raw": r, "corrected": r, "seconds": np.nan})
     for row in rows:
         row["fraction"] = row["corrected"] / consistency.consistency if consistency.consistency > 0 else np.nan
-        row.update({"seed": seed, "k": len(bridges), "n_pool": len(pool), "n_test": len(test)})
+        row.update({"seed": seed, "k": len(bridges), "n_pool": len(pool), "n_test": len(test), "pools": pools,
+                    "n_source_pool": len(source_pool), "n_target_pool": len(target_pool)})
     return rows
 
 
@@ -158,8 +177,10 @@ def run_slice(args, methods) -> list[dict]:
         order = np.random.default_rng([split, 25]).permutation(chabo.shape[1])
         test, pool = np.sort(order[:args.slice_test]), np.sort(order[args.slice_test:])
         bridges = np.sort(np.random.default_rng([split, 6]).choice(pool, size=args.slice_k, replace=False))
-        rows += [{**r, "data": "slice"} for r in split_rows(chabo, tito, truth, pool, bridges, test, split, methods)]
-        _progress(rows, "slice", split)
+        for pools in args.slice_pools:
+            scored = split_rows(chabo, tito, truth, pool, bridges, test, split, methods, pools)
+            rows += [{**r, "data": "slice"} for r in scored]
+            _progress(rows, f"slice ({pools} pools)", split)
     return rows
 
 
@@ -171,9 +192,10 @@ def run_standin(args, methods) -> list[dict]:
         pool, test = np.sort(order[:args.standin_pool]), np.sort(order[args.standin_pool:])
         for k in args.standin_k:
             bridges = np.sort(np.random.default_rng([seed, k]).choice(pool, size=k, replace=False))
-            scored = split_rows(chabo, tito, truth, pool, bridges, test, seed, methods)
-            rows += [{**r, "data": "stand-in"} for r in scored]
-            _progress(rows, f"stand-in K={k}", seed)
+            for pools in args.standin_pools:
+                scored = split_rows(chabo, tito, truth, pool, bridges, test, seed, methods, pools)
+                rows += [{**r, "data": "stand-in"} for r in scored]
+                _progress(rows, f"stand-in K={k} ({pools} pools)", seed)
     return rows
 
 
@@ -188,13 +210,16 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     keys = []
     for r in rows:
-        key = (r["data"], r["k"], r["method"])
+        key = (r["data"], r["k"], r["pools"], r["method"])
         if key not in keys:
             keys.append(key)
-    for data, k, method in keys:
-        group = [r for r in rows if (r["data"], r["k"], r["method"]) == (data, k, method)]
-        entry = {"data": data, "k": k, "method": method, "n": len(group), "n_pool": group[0]["n_pool"],
-                 "n_test": group[0]["n_test"], "errors": sorted({r["error"] for r in group if r.get("error")})}
+    for data, k, pools, method in keys:
+        group = [r for r in rows if (r["data"], r["k"], r["pools"], r["method"]) == (data, k, pools, method)]
+        entry = {"data": data, "k": k, "pools": pools, "method": method, "n": len(group),
+                 "n_pool": group[0]["n_pool"], "n_test": group[0]["n_test"],
+                 "n_source_pool": group[0]["n_source_pool"], "n_target_pool": group[0]["n_target_pool"],
+                 "errors": sorted({r["error"] for r in group if r.get("error")}),
+                 "chosen": sorted({r["chosen"] for r in group if r.get("chosen")})}
         for field in ("raw", "corrected", "fraction", "seconds"):
             values = np.array([r[field] for r in group], dtype=np.float64)
             finite = values[np.isfinite(values)]
@@ -218,8 +243,11 @@ def markdown(summary: list[dict], args, seconds: float) -> str:
              f"2-core CPU machine shared with other work (load average {os.getloadavg()[0]:.1f} at the end); "
              f"the whole run took {seconds / 60:.1f} min (`python benchmarks/bench_cross_animal.py`).", "",
              "Chabo's IT sites are the source, Tito's the target, both averaged over repetitions per image. "
-             "**Inductive protocol**: the test images sit in neither pool; both pools hold the same other images "
-             "(the target pool shuffled), `K` of them paired (the bridges). Columns: `raw`, the median over Tito's "
+             "**Inductive protocol**: the test images sit in neither pool. *Shared pools*: both pools hold the same "
+             "other images (the target pool shuffled), `K` of them paired (the bridges), the rest unpaired; "
+             "*disjoint pools*: both hold the bridges, and each holds half of the remaining pool images, so no "
+             "unpaired image was seen by both animals (an aligner cannot win by re-finding pairs). Columns: "
+             "`raw`, the median over Tito's "
              "sites of the Pearson r over the test images; `corrected`, the same with Spearman's correction for "
              "attenuation, `median r / sqrt(median prediction reliability x median target reliability)`, both "
              "split-half reliabilities Spearman-Brown corrected and measured on the test images; `fraction`, "
@@ -244,20 +272,27 @@ def markdown(summary: list[dict], args, seconds: float) -> str:
                       "recordings): 3,200 images, 28 or 51 repetitions, a split-half ceiling near 0.8, 58 Chabo and "
                       "110 Tito IT sites, every site a `tanh` of its own random projection of one per-image latent "
                       "shared by both animals. "
-                      f"{first['n']} seeds: pools of {first['n_pool']} images, {first['n_test']} test images. "
+                      f"{first['n']} seed(s): pools of {first['n_pool']} images, {first['n_test']} test images. "
                       "The `noise-free truth` rows fit ridge on the generator's noise-free responses: the "
                       "consistency the noisy data estimate.", ""]
-        for k in sorted({s["k"] for s in groups}):
-            lines += [f"`K = {k}` bridges" if data == "stand-in" else "", "",
+        settings = []
+        for s in groups:
+            if (s["k"], s["pools"]) not in settings:
+                settings.append((s["k"], s["pools"]))
+        for k, pools in sorted(settings, key=lambda kp: (kp[1] != "shared", kp[0])):
+            block = [s for s in groups if (s["k"], s["pools"]) == (k, pools)]
+            lines += [f"`K = {k}` bridges, {pools} pools ({block[0]['n_source_pool']} source and "
+                      f"{block[0]['n_target_pool']} target pool images)", "",
                       "| | raw r | corrected r | fraction of consistency | seconds |", "|---|---|---|---|---|"]
-            for s in (s for s in groups if s["k"] == k):
+            for s in block:
                 name = f"**{s['method']}**" if s["method"] == "inter-animal consistency" else s["method"]
                 seconds = _cell(s["seconds"], np.nan, 2) if np.isfinite(s["seconds"]) else "-"
                 lines.append(f"| {name} | {_cell(s['raw'], s['raw_sd'])} | {_cell(s['corrected'], s['corrected_sd'])} "
                              f"| {_cell(s['fraction'], s['fraction_sd'], 2)} | {seconds} |")
                 if s["errors"]:
                     lines.append(f"| ({s['method']}: {'; '.join(s['errors'])[:200]}) | | | | |")
-            lines.append("")
+            chosen = [c for s in block for c in s["chosen"]]
+            lines += ["", f"The default `Aligner()` chose: {', '.join(sorted(set(chosen)))}." if chosen else "", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -269,6 +304,8 @@ def main(argv=None) -> int:
     parser.add_argument("--standin-seeds", type=int, default=2)
     parser.add_argument("--standin-pool", type=int, default=2000)
     parser.add_argument("--standin-k", type=int, nargs="+", default=[6, 100])
+    parser.add_argument("--slice-pools", nargs="+", choices=("shared", "disjoint"), default=["shared"])
+    parser.add_argument("--standin-pools", nargs="+", choices=("shared", "disjoint"), default=["shared", "disjoint"])
     parser.add_argument("--skip", choices=("slice", "stand-in"), default=None)
     parser.add_argument("--markdown", type=Path, default=None, help="write the tables to this file")
     args = parser.parse_args(argv)
