@@ -74,10 +74,10 @@ from .self_training import RidgeCoupling, SelfTrainingCoupling, SelfTrainingKern
 __all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
            "RULES", "MIN_EVALUATIONS", "MAX_AUTO_REPEATS"]
 
-PAIRED_CANDIDATES = ("self-training", "ridge")
-"""Paired defaults, in preference order: OT self-training of a ridge map on the unpaired pools, then ridge on the
-bridges alone (returned as it is when it wins). Both predict ``E[y | x]`` directly, so validation scores the very
-predictions the user gets. The plan-based paired couplings of earlier versions (``map-refined``, ``regression-map``,
+PAIRED_CANDIDATES = ("ridge", "self-training")
+"""Paired defaults, in preference order: ridge on the bridges alone (returned as it is when it wins, and kept whenever
+OT self-training of the map on the unpaired pools is not better by more than the validation noise), then OT
+self-training. Both predict ``E[y | x]`` directly, so validation scores the very predictions the user gets. The plan-based paired couplings of earlier versions (``map-refined``, ``regression-map``,
 ``bridge-ot-softmin``, ``geodesic``, ``relation``, ``bridge-ot``, ``supervised``) stay available through
 ``candidates``: on noisy responses their flow means fell below ridge on stimuli outside the pools (the noisy-population
 benchmark, ``docs/results/neural_alignment.md``)."""
@@ -133,8 +133,8 @@ class SupervisedCandidate(CouplingMethod):
         return supervised_only(check_bridges(bridges, len(X), len(Y), self.name))
 
 
-def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0) -> dict:
-    """The candidate methods for ``kind`` (``"paired"`` or ``"label"``), in preference order for ties."""
+def candidate_table(*, epsilon: float | None = None, seed: int = 0) -> dict:
+    """Every method ``auto`` can validate by name (``candidates=[...]``), built with ``epsilon`` and ``seed``."""
     eps = {} if epsilon is None else {"epsilon": epsilon}
     table = {
         "map-refined": lambda: MapRefinedCoupling(seed=seed, **eps),
@@ -150,8 +150,13 @@ def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0
         "self-training-kernel": lambda: SelfTrainingKernelCoupling(seed=seed, **eps),
         "ridge": lambda: RidgeCoupling(seed=seed),
     }
-    names = PAIRED_CANDIDATES if kind == PAIRED else LABEL_CANDIDATES
-    return {name: table[name]() for name in names}
+    return {name: build() for name, build in table.items()}
+
+
+def default_candidates(kind: str, *, epsilon: float | None = None, seed: int = 0) -> dict:
+    """The candidate methods for ``kind`` (``"paired"`` or ``"label"``), in preference order for ties."""
+    table = candidate_table(epsilon=epsilon, seed=seed)
+    return {name: table[name] for name in (PAIRED_CANDIDATES if kind == PAIRED else LABEL_CANDIDATES)}
 
 
 def _subsample(n: int, keep: np.ndarray, size: int, rng: np.random.Generator, exclude=None) -> np.ndarray:
@@ -209,9 +214,72 @@ def prediction_score(coupling: Coupling, Xv, Yv, src_train, tgt_train, x_held, y
     return median_site_r(predicted, np.asarray(y_held, dtype=np.float64))
 
 
+def _class_centroids(points: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    classes = np.unique(labels)
+    return classes, np.stack([points[labels == c].mean(0) for c in classes])
+
+
+def _nearest_class(points: np.ndarray, classes: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The class whose centroid is nearest in cosine distance (the zero-shot prototype readout; Radford et al. 2021)."""
+    a = points / np.linalg.norm(points, axis=1, keepdims=True).clip(1e-12)
+    b = centroids / np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-12)
+    return classes[(a @ b.T).argmax(1)]
+
+
+def readout_score(coupling: Coupling, Xv, Yv, train, held, labels_train, labels_held, flow: dict | None = None,
+                  seed: int = 0) -> float:
+    r"""Label-matched validation on the outcome: the share of held-out source exemplars whose transported point is read
+    out as their class, by the nearest (cosine) class centroid of the training target exemplars.
+
+    The transported point is what the Aligner would give: with ``flow`` (ConditionalFlow keywords), the mean of a short
+    flow trained on the candidate's pairs (bridges pinned) over the validation pools; without, the plan's barycentric
+    point :math:`\sum_j P_{ij} y_j / \sum_j P_{ij}` (the flow's target mean at a pool point), or for a plan-free
+    candidate the partner of the nearest training source exemplar.
+    """
+    src_h, _ = held
+    src_t, tgt_t = train
+    classes, centroids = _class_centroids(Yv[tgt_t], labels_train)
+    if flow is not None:
+        from ...bridges import Bridges
+        from ...flows import ConditionalFlow
+        from ..sampling import PinnedBridges
+
+        sampler = coupling.pair_sampler()
+        if coupling.log.get("pin_bridges", True) and coupling.plan is not None:
+            sampler = PinnedBridges(sampler, Bridges.from_indices(src_t, tgt_t, labels_train, n_source=len(Xv), n_target=len(Yv)))
+        model = ConditionalFlow(**{"seed": seed, "progress": False, **flow}).fit(Xv.astype(np.float32), Yv.astype(np.float32), sampler=sampler)
+        points = np.asarray(model.transport(Xv[src_h].astype(np.float32), n_samples=4, steps=8, seed=seed).mean, dtype=np.float64)
+    else:
+        rows = _plan_rows(coupling, src_h)
+        if rows is None:
+            points = Yv[tgt_t[_nearest(Xv[src_h], Xv[src_t])]]
+        else:
+            mass = rows.sum(1, keepdims=True)
+            points = (rows @ Yv) / np.where(mass > 0, mass, 1.0)
+    return float(np.mean(_nearest_class(points, classes, centroids) == labels_held))
+
+
+def spreading_imbalance(posteriors: list[np.ndarray], codes: np.ndarray, n_classes: int) -> float:
+    r"""How far label spreading's class assignment strays from the bridges' class balance: the largest, over the pools,
+    total-variation distance :math:`\tfrac12 \sum_c |\hat\pi_c - \pi_c|` between the shares of pool points whose
+    posterior's argmax is class ``c`` and the shares of the bridges in class ``c``. A graph whose neighbourhoods follow
+    something other than class (text prompts cluster by template, not by class) hands whole clusters to one seed and
+    leaves other classes without points; its imbalance is large."""
+    expected = np.bincount(codes, minlength=n_classes) / len(codes)
+    worst = 0.0
+    for posterior in posteriors:
+        assigned = np.bincount(np.asarray(posterior).argmax(1), minlength=n_classes) / len(posterior)
+        worst = max(worst, 0.5 * float(np.abs(assigned - expected).sum()))
+    return worst
+
+
 def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return distances(torch.as_tensor(a), torch.as_tensor(b), "sqeuclidean").argmin(1).numpy()
 
+
+VALIDATION_FLOW = {"network": "mlp", "network_kwargs": {"width": 128, "depth": 2}, "steps": 150, "batch_size": 128,
+                   "lr": 2e-3, "device": "cpu"}
+"""The short flow of ``label_score="readout-flow"`` (overridden by ``validation_flow``)."""
 
 _VALIDATION_SOLVER = {"tol": 1e-3, "max_iter": 3000, "on_fail": "warn"}
 
@@ -268,9 +336,13 @@ class AutoCoupling(CouplingMethod):
     name = "auto"
     kind = "plan"
 
-    def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 2000,
+    def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 1000,
                  bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
-                 tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True):
+                 tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True, label_score: str = "readout",
+                 validation_flow: dict | None = None, collapse_threshold: float = 0.25):
+        self.label_score = label_score
+        self.validation_flow = validation_flow
+        self.collapse_threshold = collapse_threshold
         self.candidates = candidates
         self.share_graphs = share_graphs
         self.label_validation_size = label_validation_size
@@ -297,7 +369,7 @@ class AutoCoupling(CouplingMethod):
         if isinstance(self.candidates, dict):
             out = dict(self.candidates)
         else:
-            defaults = default_candidates(PAIRED, epsilon=self.epsilon, seed=self.seed) | default_candidates(LABEL, epsilon=self.epsilon, seed=self.seed)
+            defaults = candidate_table(epsilon=self.epsilon, seed=self.seed)
             unknown = [c for c in self.candidates if c not in defaults]
             if unknown:
                 raise CouplingError(f"unknown candidates {unknown}; choose among {sorted(defaults)} or pass a dict name -> CouplingMethod")
@@ -435,11 +507,42 @@ class AutoCoupling(CouplingMethod):
     def fit(self, x, y, bridges) -> Coupling:
         if not isinstance(self.share_graphs, (bool, np.bool_)):
             raise CouplingError(f"share_graphs must be True or False; got {self.share_graphs!r}")
+        self.screened_, self.screening_ = {}, {}
         if not self.share_graphs:
-            return self._fit(x, y, bridges)
+            return self._with_screening(self._fit(x, y, bridges))
         with shared_graphs() as cache:
             coupling = self._fit(x, y, bridges)
-        return coupling.with_log(graph_builds=cache.builds, graph_reuses=cache.hits, shortest_path_trees=cache.trees)
+        return self._with_screening(coupling).with_log(graph_builds=cache.builds, graph_reuses=cache.hits,
+                                                       shortest_path_trees=cache.trees)
+
+    def _with_screening(self, coupling: Coupling) -> Coupling:
+        """``log["screened"]`` (candidates dropped before validation, with the reason) and ``log["imbalance"]``; each
+        screened candidate also appears in ``log["selection"]`` with its reason under ``"screened"``."""
+        selection = dict(coupling.log.get("selection") or {})
+        nan = float("nan")
+        for name, reason in self.screened_.items():
+            selection[name] = {"mean": nan, "sd": nan, "se": nan, "gap": nan, "margin": nan, "scores": [], "held_out": 0,
+                               "seconds": 0.0, "chosen": False, "screened": reason}
+        return coupling.with_log(selection=selection, screened=dict(self.screened_), imbalance=dict(self.screening_))
+
+    def _screen(self, candidates: dict, X, Y, bridges) -> dict:
+        """Candidates dropped before validation, with the reason: label spreading on graphs whose spread classes stray
+        from the bridges' class balance by more than ``collapse_threshold`` (:func:`spreading_imbalance`)."""
+        method = candidates.get("label-spreading")
+        if not isinstance(method, LabelSpreadingCoupling) or len(candidates) < 2:
+            return {}
+        from ..graph import knn_graph, label_spreading
+
+        classes, codes = np.unique(np.asarray(bridges.labels), return_inverse=True)
+        posteriors = [label_spreading(knn_graph(P, method.k, metric=method.metric), index, codes, len(classes), alpha=method.alpha,
+                                      affinity=method.affinity)
+                      for P, index in ((X, bridges.source_index), (Y, bridges.target_index))]
+        imbalance = spreading_imbalance(posteriors, codes, len(classes))
+        self.screening_ = {"label-spreading": imbalance}
+        if imbalance > self.collapse_threshold:
+            return {"label-spreading": f"its spread classes stray from the bridges' class balance by {imbalance:.2f} "
+                                       f"(total variation; more than collapse_threshold={self.collapse_threshold})"}
+        return {}
 
     def _validation_bridges(self, bridges, kind: str, n: int, m: int):
         """The bridges the folds are drawn from. Paired bridges on pools larger than ``validation_size`` are validated
@@ -470,6 +573,8 @@ class AutoCoupling(CouplingMethod):
         candidates = self._candidates(kind)
         from ...bridges import Bridges
 
+        self.screened_ = self._screen(candidates, X, Y, bridges) if kind == LABEL else {}
+        candidates = {name: method for name, method in candidates.items() if name not in self.screened_}
         all_bridges = bridges
         bridges = self._validation_bridges(bridges, kind, len(X), len(Y))
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
@@ -516,6 +621,10 @@ class AutoCoupling(CouplingMethod):
                     seconds[name] += time.perf_counter() - t0
                     if kind == PAIRED:
                         scores[name].append(prediction_score(coupling, Xv, Yv, sx[tr], sy[tr], X[si[te]], Y[ti[te]]))
+                    elif self.label_score in ("readout", "readout-flow"):
+                        flow = (self.validation_flow or dict(VALIDATION_FLOW)) if self.label_score == "readout-flow" else None
+                        scores[name].append(readout_score(coupling, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]), labels[tr],
+                                                          labels[te], flow=flow, seed=self.seed))
                     else:
                         scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
                                                         None if labels is None else labels[tr], None if labels is None else labels[te]))

@@ -104,7 +104,9 @@ class SelfTrainingCoupling(CouplingMethod):
         coupling = None
         for r in range(1, int(self.rounds) + 1):
             t0 = time.perf_counter()
-            coupling = entropic_plan(_sq_cost(mapped, Y), self.epsilon, self.unbalanced, self.solver_kwargs, self.name)
+            warm = {} if coupling is None or coupling.f is None else {"init": (coupling.f, coupling.g), "epsilon_scaling": False}
+            coupling = entropic_plan(_sq_cost(mapped, Y), self.epsilon, self.unbalanced, {**warm, **(self.solver_kwargs or {})},
+                                     self.name)
             targets = barycentric_targets(coupling.plan, Y)
             targets[si] = Y[ti]
             reg = BridgeRegression(self.regressor, alphas=self.alphas, seed=self.seed).fit(X, X, targets)
