@@ -28,17 +28,17 @@ def _moons(n=240, seed=0):
 FAST_PAIRED = ["map-refined", "regression-map", "bridge-ot-softmin", "bridge-ot", "supervised"]
 
 
-def test_auto_picks_map_refined_on_a_paired_linear_problem_and_the_best_mean_score():
+def test_paired_auto_scores_held_out_predictions_and_picks_within_noise_of_the_best():
     x, y, bridges = _linear_paired()
     coupling = AutoCoupling(FAST_PAIRED, folds=3, validation_size=200).fit(x, y, bridges)
     selection = coupling.log["selection"]
-    assert coupling.log["selected"] == "map-refined" and coupling.method == "map-refined"
-    assert coupling.log["bridge_type"] == "paired" and coupling.log["score"] == "partner_retrieval"
+    assert coupling.log["bridge_type"] == "paired" and coupling.log["score"] == "median_site_r"
     means = {name: row["mean"] for name, row in selection.items()}
-    assert selection["map-refined"]["chosen"] and means["map-refined"] == max(means.values())
+    chosen = coupling.log["selected"]
+    assert selection[chosen]["chosen"] and means[chosen] >= max(means.values()) - selection[chosen]["margin"]
     assert coupling.log["repeats"] == 2 and coupling.log["rule"] == "one-se"  # 30 bridges: 2 repeats reach 40 scored
     assert all(len(row["scores"]) == 3 * coupling.log["repeats"] for row in selection.values())
-    assert means["map-refined"] > means["bridge-ot"] + 0.3
+    assert means["map-refined"] > means["bridge-ot"]
 
 
 def test_auto_never_picks_a_candidate_worse_on_held_out_bridges():
@@ -96,7 +96,7 @@ def test_bad_parameters_are_named():
     with pytest.raises(CouplingError, match="folds"):
         AutoCoupling(folds=1).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="unknown candidates"):
-        AutoCoupling(["ridge"]).fit(x, y, bridges)
+        AutoCoupling(["forest"]).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="tolerance"):
         AutoCoupling(tolerance=-0.1).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="bridge_type"):
@@ -143,19 +143,20 @@ def _blobs(n=90, count=30, seed=0):
 def test_one_se_rule_keeps_the_preferred_candidate_when_the_better_mean_is_within_noise():
     x, y, lx, ly, bridges = _blobs()
     make = lambda: {"preferred": _OraclePlan(lx, ly, [0.3]), "noisy": _OraclePlan(lx, ly, [1.0, 0.0])}
-    coupling = AutoCoupling(make(), folds=3).fit(x, y, bridges)
+    coupling = AutoCoupling(make(), folds=3, label_score="class_agreement").fit(x, y, bridges)
     row = coupling.log["selection"]["preferred"]
     assert coupling.log["selected"] == "preferred" and coupling.log["rule"] == "one-se"
     assert coupling.log["selection"]["noisy"]["mean"] > row["mean"] + 0.1  # the noisy one has the better mean ...
     assert row["gap"] > 0.1 and row["se"] > row["gap"] and row["margin"] == row["se"]  # ... but within one SE
     assert coupling.log["repeats"] == 2 and all(len(r["scores"]) == 6 and r["held_out"] == 60 for r in coupling.log["selection"].values())
-    fixed = AutoCoupling(make(), folds=3, rule="tolerance").fit(x, y, bridges)
+    fixed = AutoCoupling(make(), folds=3, rule="tolerance", label_score="class_agreement").fit(x, y, bridges)
     assert fixed.log["selected"] == "noisy" and fixed.log["selection"]["preferred"]["margin"] == 0.02
 
 
 def test_one_se_rule_takes_the_better_candidate_when_the_difference_is_clear():
     x, y, lx, ly, bridges = _blobs()
-    coupling = AutoCoupling({"preferred": _OraclePlan(lx, ly, [0.3]), "better": _OraclePlan(lx, ly, [0.95, 1.0])}).fit(x, y, bridges)
+    coupling = AutoCoupling({"preferred": _OraclePlan(lx, ly, [0.3]), "better": _OraclePlan(lx, ly, [0.95, 1.0])},
+                            label_score="class_agreement").fit(x, y, bridges)
     row = coupling.log["selection"]["preferred"]
     assert coupling.log["selected"] == "better"
     assert row["gap"] > 0.4 and row["gap"] > row["margin"] >= 0.02
@@ -212,9 +213,9 @@ def test_label_matched_auto_is_deterministic_under_its_seed():
 
 def test_bridge_ot_candidates_are_the_bridge_ot_method():
     from neurobridge.couplings.methods import BridgeOT
-    from neurobridge.couplings.methods.auto import BridgeCostCoupling, default_candidates
+    from neurobridge.couplings.methods.auto import BridgeCostCoupling, candidate_table
 
-    candidates = default_candidates("paired")
+    candidates = candidate_table()
     assert type(candidates["bridge-ot"]) is BridgeOT and candidates["bridge-ot"].cost == "exact"
     assert type(candidates["bridge-ot-softmin"]) is BridgeOT and candidates["bridge-ot-softmin"].cost == "softmin"
     x, y, bridges = _linear_paired(80)

@@ -6,29 +6,41 @@ bridges are dealt class by class (stratified k-fold), so that a class with sever
 some held out. The split is repeated ``repeats`` times with fresh seeded shuffles (repeated k-fold; ``"auto"``: enough
 repeats for at least :data:`MIN_EVALUATIONS` scored held-out bridges, at most :data:`MAX_AUTO_REPEATS`).
 
-**Validation problems.** For each fold every candidate is fitted on the other bridges, on validation pools that keep
-the search cheap, and scored on the held-out bridges. Label-matched bridges: each pool holds its bridge points plus a
-seeded random subsample of its unlabelled points, ``label_validation_size`` points in all. Paired bridges: the full
-pools when both hold at most ``validation_size`` points, else the bridge points alone (every source then has its
-partner in the target pool; a random subsample would drop most partners, and balanced OT would have to send those
-sources elsewhere). Scores:
+**Validation problems.** For each fold every candidate is fitted on the other bridges, on validation pools, and scored
+on the held-out bridges by what the user gets from it:
 
-- paired bridges: *partner retrieval*, the share of held-out source exemplars whose plan row, among the held-out
-  target exemplars, puts its largest entry on the true partner (for a map: whose mapped point is nearest to it).
-  Restricting to the held-out targets keeps the score fair to keypoint-guided candidates, which by construction never
-  send an unlabelled point to a training bridge's target;
-- label-matched bridges: *class agreement*, the plan's mass from held-out source exemplars to held-out target
-  exemplars of the same class, over its mass to all those held-out target exemplars (a map: the class of the nearest
-  held-out target exemplar). Only held-out bridges whose class also has a training bridge are scored (source rows and
-  target columns alike): the final fit sees a bridge of every class, so a held-out class without one poses a different
-  problem (discovering an unseen class), whose score says nothing about the candidates on the real one. A fold with no
-  such bridge is not fitted. With one bridge per class nothing can be scored; the first candidate is then fitted
-  without validation, with a warning.
+- paired bridges (the inductive protocol): each pool holds the training bridges' points plus a seeded random
+  subsample of its unpaired points, ``validation_size`` points in all, and *never* the held-out bridges' points, on
+  either side. The score is the *median per-site Pearson r* (:func:`median_site_r`) between the predicted and the true
+  partners of the held-out bridges, the predictions being those the Aligner returns: the candidate's map
+  (``log["point_estimate"]``: ``ridge``, ``self-training``); for a plan without a map, a ridge map fitted on the
+  pool's barycentric targets (:func:`point_predictor`, a proxy of the flow's mean); for a plan-free sampler, the
+  partner of the nearest training bridge;
+- label-matched bridges: each pool holds its bridge points plus a seeded random subsample of its unlabelled points,
+  ``label_validation_size`` points in all. ``label_score="readout"`` (default) scores the *readout* of each held-out
+  source exemplar (:func:`readout_score`): its transported point, the plan's barycentric mean of its partners (the
+  flow's target mean at that pool point), read out as the class of the nearest (cosine) class centroid of the
+  training target exemplars, as the zero-shot prompt readout does; ``label_score="readout-flow"`` transports it with
+  a short flow trained on the candidate's pairs (:data:`VALIDATION_FLOW`, or ``validation_flow``);
+  ``label_score="class_agreement"`` is the earlier plan-level score (the plan's mass from held-out source exemplars
+  to held-out target exemplars of the same class), which on the text-image experiment ranked candidates opposite to
+  their flows' outcome. Only held-out bridges whose class also has a training bridge are scored: the final fit sees a
+  bridge of every class, so a held-out class without one poses a different problem (discovering an unseen class). A
+  fold with no such bridge is not fitted.
 
-The supervised-only candidate has no plan; it is scored as the bridges alone would predict: a held-out source point
-takes the partner of its nearest training bridge (its class, or the held-out target nearest that partner). During
-validation each candidate's OT step is solved to a marginal error of 1e-3 in at most 3,000 iterations (the final fit
-uses the candidate as given).
+**Screening** (label-matched). Before validation, label spreading is dropped when the classes it spreads stray from the
+bridges' class balance by more than ``collapse_threshold`` (0.2 in total variation, :func:`spreading_imbalance`): on
+the text-image experiment's prompt pool, which clusters by template rather than by class, the imbalance was 0.21-0.59
+and label spreading's flows read out 0.20-0.32 against bridge-OT's 0.41-0.87; on the digits pools it was at most
+0.13. ``log["screened"]`` gives the reason and ``log["imbalance"]`` the value.
+
+**No validation possible** (one bridge per class, or bridges to a single target point): the first candidate left after
+screening, in preference order, is fitted with a warning. The preference order is the candidates' record: label
+spreading (digits at 1 %: 0.823 against bridge-OT's 0.594), then the paper's bridge-OT (text-image at 1 %: 0.409,
+where label spreading collapses to 0.204 and is screened out), then supervised-only; for paired bridges ridge.
+
+During validation each candidate's OT step is solved to a marginal error of 1e-3 in at most 3,000 iterations (the
+final fit uses the candidate as given).
 
 **Choice** (``rule="one-se"``, the default): the one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements
 of Statistical Learning*, 2nd ed., sec. 7.10): among the candidates whose mean score is within one standard error of
@@ -92,6 +104,7 @@ OT problem that, unlike label-spreading's and bridge-OT's on label codes, has no
 
 
 RULES = ("one-se", "tolerance")
+LABEL_SCORES = ("readout", "readout-flow", "class_agreement")
 MIN_EVALUATIONS = 40
 """``repeats="auto"`` repeats the k-fold split until at least this many held-out bridges are scored per candidate."""
 MAX_AUTO_REPEATS = 5
@@ -179,12 +192,17 @@ def _plan_rows(coupling: Coupling, rows: np.ndarray) -> np.ndarray | None:
 
 
 def median_site_r(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """Median over target dimensions (sites) of the Pearson r between predicted and true points; a constant column
-    scores 0."""
+    """Median over target dimensions (sites) of the Pearson r between predicted and true points. A site whose true
+    values are constant has no r and is left out (a silent model unit); a constant prediction of a varying site
+    scores 0. NaN when no site varies."""
     p = predicted - predicted.mean(0)
     t = truth - truth.mean(0)
-    denom = np.sqrt((p * p).sum(0) * (t * t).sum(0))
-    r = np.where(denom > 1e-12, (p * t).sum(0) / np.where(denom > 1e-12, denom, 1.0), 0.0)
+    pp, tt = (p * p).sum(0), (t * t).sum(0)
+    varies = tt > 1e-12 * max(float(tt.max(initial=0.0)), 1e-300)
+    if not varies.any():
+        return float("nan")
+    denom = np.sqrt(pp * tt)[varies]
+    r = np.where(denom > 0, (p * t).sum(0)[varies] / np.where(denom > 0, denom, 1.0), 0.0)
     return float(np.median(r))
 
 
@@ -328,6 +346,11 @@ class AutoCoupling(CouplingMethod):
     tolerance : the smallest tie margin, a difference of mean scores (default 0.02; 0 with ``rule="tolerance"``
         picks the best mean outright).
     seed : the folds and subsamples.
+    label_score : label-matched validation score: ``"readout"`` (default), ``"readout-flow"`` or ``"class_agreement"``
+        (see the module docstring).
+    validation_flow : ConditionalFlow keywords of ``label_score="readout-flow"``'s short flow (default
+        :data:`VALIDATION_FLOW`).
+    collapse_threshold : the label-spreading screen's largest class imbalance (total variation, default 0.2).
     share_graphs : build each pool's k-NN graph once, and grow each geodesic shortest-path tree once, across the
         validation folds and the final fit (:func:`neurobridge.couplings.graph.shared_graphs`; default ``True``). The
         choice and the plan are those computed without sharing; ``False`` recomputes them in every fit.
@@ -339,7 +362,7 @@ class AutoCoupling(CouplingMethod):
     def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 1000,
                  bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
                  tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True, label_score: str = "readout",
-                 validation_flow: dict | None = None, collapse_threshold: float = 0.25):
+                 validation_flow: dict | None = None, collapse_threshold: float = 0.2):
         self.label_score = label_score
         self.validation_flow = validation_flow
         self.collapse_threshold = collapse_threshold
@@ -398,6 +421,11 @@ class AutoCoupling(CouplingMethod):
         as_coupling_error(check_int, self.label_validation_size, "label_validation_size", low=2)
         as_coupling_error(check_number, self.epsilon, "epsilon", low=0.0, allow_none=True)
         as_coupling_error(check_seed, self.seed)
+        if self.label_score not in LABEL_SCORES:
+            raise CouplingError(f"label_score must be one of {LABEL_SCORES}; got {self.label_score!r}")
+        if self.validation_flow is not None and not isinstance(self.validation_flow, dict):
+            raise CouplingError(f"validation_flow must be a dict of ConditionalFlow keywords or None; got {self.validation_flow!r}")
+        as_coupling_error(check_float, self.collapse_threshold, "collapse_threshold", low=0.0, high=1.0)
         if self.bridge_type not in ("auto", PAIRED, LABEL):
             raise CouplingError(f"bridge_type must be 'auto', {PAIRED!r} or {LABEL!r}; got {self.bridge_type!r}")
 
@@ -644,7 +672,7 @@ class AutoCoupling(CouplingMethod):
         coupling = self._final(candidates, chosen, X, Y, all_bridges)
         return coupling.with_log(selection=selection, selected=chosen, bridge_type=kind, tolerance=self.tolerance, rule=self.rule,
                                  repeats=repeats, folds=n_folds, validated=True, validation_bridges=len(bridges),
-                                 score="median_site_r" if kind == PAIRED else "class_agreement",
+                                 score="median_site_r" if kind == PAIRED else self.label_score,
                                  pin_bridges=bool(getattr(candidates[chosen], "pin_bridges", True)))
 
     @staticmethod
