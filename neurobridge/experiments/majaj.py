@@ -8,14 +8,21 @@ activations on the same HvM images. Offline this is a small seeded, randomly ini
 (``--option model=torchvision:alexnet --option layer=features.12``). Data: the real 25-image slice
 (``--option data=slice25``, default) or Brain-Score's public assembly where present (``data=public``).
 
-Per (labelled fraction, seed): a stratified (by category) fraction of the stimuli are labelled; every trial of a
-labelled stimulus is a bridge to that stimulus' model activation. Test points are the trials of the other stimuli.
+Protocol (``--option protocol=inductive``, the default): per seed, a stratified (by category) share of the stimuli,
+``--option test_fraction`` (0.2), is held out of both pools: neither their trials (source) nor their model activations
+(target) sit in any pool, so a method is scored on stimuli it never saw. Of the remaining pool stimuli a stratified
+labelled fraction are bridges: every trial of a labelled stimulus is a bridge to that stimulus' model activation.
+``protocol=transductive`` is the earlier evaluation, named as such in every unit's key: the test stimuli are the
+unlabelled pool stimuli, whose trials and model activations sit unpaired in the pools (an OT coupling can then find
+a test stimulus's activation among the targets: retrieval, not prediction).
 
-- ``category_accuracy``: transported trials read out with a linear probe fitted on the model layer (all stimuli, with
-  their categories: the model's own readout); the end-to-end baseline ``e2e-logreg`` is a decoder trained on the
-  neural trials of the labelled stimuli.
+- ``category_accuracy``: transported test trials read out with a linear probe fitted on the model layer of the pool
+  stimuli (with their categories: the model's own readout); the end-to-end baseline ``e2e-logreg`` is a decoder
+  trained on the neural trials of the labelled stimuli.
+- ``median_site_r``: per model unit, the Pearson r across test stimuli between the transported points (averaged over
+  each stimulus's trials) and the stimulus's true model activation; the median over units.
 - ``image_top1`` / ``image_top5``: is the true image's model activation the nearest (cosine) to the transported trial,
-  among all stimuli? On the slice every object appears in a single image, so object identification equals image
+  among the test stimuli? On the slice every object appears in a single image, so object identification equals image
   identification there. A decoder trained on labelled stimuli cannot name unseen images, so ``e2e-logreg`` has none.
 - ``neural_predictivity`` (method ``model-layer``, the same at every fraction and seed): Brain-Score's PLS
   predictivity of the region from the model layer, with ``neural_predictivity_raw`` and the internal-consistency
@@ -102,7 +109,7 @@ def prepare(config: RunConfig) -> None:
     model_layer(config, list(dict.fromkeys(neural.coords["stimulus_id"].values)))
 
 
-def _labelled_stimuli(stimuli, categories, fraction: float, seed: int) -> np.ndarray:
+def _labelled_stimuli(stimuli, categories, fraction: float, seed) -> np.ndarray:
     """A seeded fraction of the stimuli, stratified by category, at least one stimulus in all."""
     rng = np.random.default_rng(seed)
     chosen = []
@@ -141,6 +148,36 @@ def _reference(context) -> dict:
             "neural_predictivity_error": result.error}
 
 
+def protocol(config: RunConfig) -> str:
+    """``"inductive"`` (default: test stimuli in neither pool) or ``"transductive"`` (test stimuli unpaired in the pools)."""
+    value = str(config.options.get("protocol", "inductive"))
+    if value not in ("inductive", "transductive"):
+        raise ValueError(f"majaj: option protocol must be 'inductive' or 'transductive'; got {value!r}")
+    return value
+
+
+def test_fraction(config: RunConfig) -> float:
+    value = float(config.options.get("test_fraction", 0.2))
+    if not 0 < value < 1:
+        raise ValueError(f"majaj: option test_fraction must lie in (0, 1) (the share of stimuli held out of both pools); got {value}")
+    return value
+
+
+@dataclass
+class MajajSplit:
+    """One (fraction, seed)'s pools and bridges: ``bridges`` index the pool rows ``source_rows`` (trials) and
+    ``target_rows`` (stimuli); ``labelled`` and ``test`` are stimulus ids."""
+
+    bridges: object
+    source_rows: np.ndarray
+    target_rows: np.ndarray
+    labelled: np.ndarray
+    test: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.bridges)
+
+
 @dataclass
 class MajajContext:
     """Trial-level responses ``x``, the model layer ``y`` (one row per stimulus) and what the metrics need."""
@@ -157,6 +194,19 @@ class MajajContext:
     probe: object
     benchmark: str | None = None
     reference: dict | None = None
+    protocol: str = "inductive"
+    test_fraction: float = 0.2
+    probes: dict | None = None
+
+    def probe_for(self, rows: np.ndarray):
+        """The model's own category readout, a linear probe fitted on the model layer of the stimuli ``rows``."""
+        from neurobridge.evaluate import LinearProbe
+
+        key = tuple(int(r) for r in rows)
+        self.probes = self.probes if self.probes is not None else {}
+        if key not in self.probes:
+            self.probes[key] = LinearProbe().fit(self.y[rows], self.categories[rows])
+        return self.probes[key]
 
 
 class MajajExperiment(Experiment):
@@ -165,7 +215,8 @@ class MajajExperiment(Experiment):
     name = "majaj"
 
     def settings(self, config: RunConfig) -> dict:
-        return {"flow": self.flow(config), "models": {}, "transform_samples": 8,
+        return {"flow": self.flow(config), "models": {}, "transform_samples": 8, "protocol": protocol(config),
+                "test_fraction": test_fraction(config),
                 "data": {"variant": config.options.get("data", "slice25"), "region": config.options.get("region", "IT"),
                          "model": str(config.options.get("model", "random-cnn")), "layer": config.options.get("layer"),
                          "model_seed": int(config.options.get("model_seed", 0)), "source": source_kind(config)}}
@@ -193,34 +244,51 @@ class MajajExperiment(Experiment):
         y = model.values.astype(np.float32)
         return MajajContext(neural, model, points.values.astype(np.float32), y, stimuli, categories, trial_stimulus, trial_row,
                             categories[trial_row], LinearProbe().fit(y, categories),
-                            benchmark=reference_benchmark(config) if averaged else None)
+                            benchmark=reference_benchmark(config) if averaged else None, protocol=protocol(config),
+                            test_fraction=test_fraction(config))
 
-    def bridges(self, context: MajajContext, fraction: float, seed: int):
+    def bridges(self, context: MajajContext, fraction: float, seed: int) -> "MajajSplit":
         from neurobridge.bridges import Bridges
 
-        labelled = _labelled_stimuli(context.stimuli, context.categories, fraction, seed)
-        bridge_trials = np.flatnonzero(np.isin(context.trial_stimulus, labelled))
-        return Bridges.from_indices(bridge_trials, context.trial_row[bridge_trials], context.trial_category[bridge_trials],
-                                    n_source=len(context.x), n_target=len(context.y), match="stimulus_id")
+        if context.protocol == "inductive":
+            test = _labelled_stimuli(context.stimuli, context.categories, context.test_fraction, [seed, 7])
+        else:
+            test = np.array([], dtype=context.stimuli.dtype)
+        in_pool = ~np.isin(context.stimuli, test)
+        pool_stimuli, pool_categories = context.stimuli[in_pool], context.categories[in_pool]
+        labelled = _labelled_stimuli(pool_stimuli, pool_categories, fraction, seed)
+        if context.protocol == "transductive":
+            test = np.setdiff1d(context.stimuli, labelled)
+        source_rows = np.flatnonzero(np.isin(context.trial_stimulus, pool_stimuli))
+        target_rows = np.flatnonzero(in_pool)
+        target_position = np.full(len(context.stimuli), -1)
+        target_position[target_rows] = np.arange(target_rows.size)
+        bridge = np.flatnonzero(np.isin(context.trial_stimulus[source_rows], labelled))
+        bridges = Bridges.from_indices(bridge, target_position[context.trial_row[source_rows[bridge]]],
+                                       context.trial_category[source_rows[bridge]], n_source=source_rows.size,
+                                       n_target=target_rows.size, match="stimulus_id")
+        return MajajSplit(bridges, source_rows, target_rows, labelled, test)
 
-    def tasks(self, context: MajajContext, method: str, bridges) -> list[tuple]:
+    def tasks(self, context: MajajContext, method: str, split: "MajajSplit") -> list[tuple]:
         from neurobridge.experiments.methods import method_kind
 
         kind = method_kind(method)
         if kind == "reference":
             return [("reference", None, None, None)]
+        source = context.x[split.source_rows]
         if kind == "end-to-end":
-            return [("category", context.x, context.trial_category, bridges)]
-        return [("transport", context.x, context.y, bridges)]
+            return [("category", source, context.trial_category[split.source_rows], split.bridges)]
+        return [("transport", source, context.y[split.target_rows], split.bridges)]
 
-    def evaluate(self, context: MajajContext, task: str, fitted, bridges, unit) -> tuple[dict, dict]:
+    def evaluate(self, context: MajajContext, task: str, fitted, split: "MajajSplit", unit) -> tuple[dict, dict]:
+        from neurobridge.couplings.methods.auto import median_site_r
+
         if task == "reference":
             if context.reference is None:
                 context.reference = _reference(context)
             return dict(context.reference), {}
-        labelled = np.unique(context.trial_stimulus[bridges.source_index])
-        test_trials = np.flatnonzero(~np.isin(context.trial_stimulus, labelled))
-        metrics = {"n_labelled_stimuli": len(labelled)}
+        test_trials = np.flatnonzero(np.isin(context.trial_stimulus, split.test))
+        metrics = {"n_labelled_stimuli": len(split.labelled), "n_test_stimuli": len(split.test)}
         truth = context.trial_category[test_trials]
         if task == "category":
             metrics["category_accuracy"] = float(np.mean(fitted.predict(context.x[test_trials]) == truth))
@@ -230,8 +298,15 @@ class MajajExperiment(Experiment):
         else:
             transported = fitted.transform(context.x[test_trials])
         transported = np.asarray(transported, dtype=np.float32)
-        metrics["category_accuracy"] = float(np.mean(context.probe.predict(transported) == truth))
-        metrics["image_top1"], metrics["image_top5"] = _identification(transported, context.y, context.trial_row[test_trials])
+        probe = context.probe_for(split.target_rows)
+        metrics["category_accuracy"] = float(np.mean(probe.predict(transported) == truth))
+        test_rows = np.flatnonzero(np.isin(context.stimuli, split.test))
+        position = np.full(len(context.stimuli), -1)
+        position[test_rows] = np.arange(test_rows.size)
+        rows = position[context.trial_row[test_trials]]
+        metrics["image_top1"], metrics["image_top5"] = _identification(transported, context.y[test_rows], rows)
+        per_stimulus = np.stack([transported[rows == r].mean(0) for r in range(test_rows.size)])
+        metrics["median_site_r"] = median_site_r(per_stimulus.astype(np.float64), context.y[test_rows].astype(np.float64))
         return metrics, {}
 
 
