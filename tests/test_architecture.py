@@ -18,7 +18,7 @@ LAYERS = {
     "flows": 3, "evaluate": 3,
     "models": 4,
     "couplings": 5,
-    "baselines": 6,
+    "baselines": 6, "peers": 6,
     "align": 7, "benchmarks": 7, "persistence": 7,
     "experiments": 8, "cli": 8, "": 8,
 }
