@@ -84,9 +84,12 @@ _SCHEDULER_HELP = ("run the units as tasks on Dask distributed (extra 'distribut
 
 
 def add_experiment_commands(sub) -> None:
-    from neurobridge.experiments.registry import EXPERIMENTS
+    from neurobridge.experiments.registry import EXPERIMENTS, options_help
 
-    run = sub.add_parser("run", help="run an experiment and write results.csv, results.nc and plots to --out")
+    run = sub.add_parser("run", help="run an experiment and write results.csv, results.nc and plots to --out",
+                         epilog=options_help() + "\n\nexample: neurobridge run majaj --option data=slice25 --option "
+                         "region=V4 --option protocol=inductive --option test_fraction=0.2",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("experiment", choices=sorted(EXPERIMENTS))
     run.add_argument("--fractions", type=_floats, help="labelled fractions, e.g. '0.01,0.05,0.1'")
     run.add_argument("--seeds", type=_ints, help="seeds, e.g. '0,1,2'")
@@ -98,7 +101,7 @@ def add_experiment_commands(sub) -> None:
     run.add_argument("--jobs", type=_count, default=0, help="worker processes (default 0 = one per CPU core, up to 4, on a CPU; 1 on a GPU)")
     run.add_argument("--fresh", action="store_true", help="ignore finished units from an earlier run in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.add_argument("--option", action="append", metavar="KEY=VALUE", help="experiment-specific option (repeatable)")
+    run.add_argument("--option", action="append", metavar="KEY=VALUE", help="experiment-specific option (repeatable); the options of each experiment are listed below")
     run.add_argument("--scheduler", default=None, metavar="local|ADDRESS", help=_SCHEDULER_HELP + "; with 'local', --jobs "
                      "sets the number of Dask workers")
     run.set_defaults(func=run_experiment_from_args)
@@ -226,8 +229,8 @@ def _sweep(args) -> int:
 def _report(args) -> int:
     import pandas as pd
 
-    from neurobridge.experiments.results import COLUMNS, format_selection
-    from neurobridge.experiments.targets import METHODS_CHECKED, format_targets, markdown_table
+    from neurobridge.experiments.results import COLUMNS, format_report, format_selection
+    from neurobridge.experiments.targets import METHODS_CHECKED, format_targets
 
     path = args.results / "results.csv" if args.results.is_dir() else args.results
     if not path.is_file():
@@ -247,8 +250,8 @@ def _report(args) -> int:
             if unknown:
                 raise ValueError(f"report: --metrics {', '.join(unknown)} not in {path} for {experiment}; "
                                  f"it has {', '.join(sorted(part['metric'].unique()))}")
-        for metric in metrics or sorted(part["metric"].unique()):
-            print(f"### {experiment}: {metric} (mean ± sd over seeds)\n\n{markdown_table(part, metric)}\n")
+    print(format_report(table, _read_run_json(path.parent / "run.json"), metrics) + "\n")
+    for experiment, part in table.groupby("experiment"):
         checked = [m for m in METHODS_CHECKED if m in set(part["method"])] or ["bridge-ot"]
         for method in checked:
             print(f"### {experiment}: targets of {method}\n\n{format_targets(part, method)}\n")
@@ -256,6 +259,20 @@ def _report(args) -> int:
     if chosen is not None and len(chosen):
         print(format_selection(chosen))
     return 0
+
+
+def _read_run_json(path: Path):
+    """The settings ``run.json`` records (None when there is none); an unreadable one is a ValueError naming it."""
+    if not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"report: {path} is not valid JSON ({err}); rerun the experiment with --fresh, or move it away "
+                         "to report without the run's settings") from None
+    if not isinstance(recorded, dict):
+        raise ValueError(f"report: {path} does not hold a settings table (a JSON object per experiment)")
+    return recorded
 
 
 def _check_complete(path: Path, table) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ExperimentSpec", "EXPERIMENTS", "COMMON_OPTIONS", "run_experiment", "check_options"]
+__all__ = ["ExperimentSpec", "EXPERIMENTS", "COMMON_OPTIONS", "run_experiment", "check_options", "options_help"]
 
 COMMON_OPTIONS = {
     "jobs": ("count", "worker processes (0 = one per CPU core, up to 4)"),
@@ -110,13 +110,30 @@ EXPERIMENTS = {
                      "region": (("IT", "V4"), "recorded region"),
                      "source": (("trials", "averaged"), "source points: trials, or repetition-averaged images (default: trials on slice25, averaged on public data)"),
                      "model": ("text", "random-cnn or SOURCE:NAME, e.g. torchvision:alexnet"),
-                     "layer": ("text", "the model layer")},
+                     "layer": ("text", "the model layer"),
+                     "protocol": (("inductive", "transductive"), "inductive (default): test stimuli held out of both "
+                                  "pools; transductive: the unlabelled pool stimuli are the test stimuli"),
+                     "test_fraction": ("fraction", "share of the stimuli held out of both pools (inductive; default 0.2)")},
         ),
     )
 }
 
 
 
+
+
+def options_help() -> str:
+    """Every experiment's ``--option KEY=VALUE`` names, kinds and meanings, for ``neurobridge run --help``."""
+    kinds = {"count": "non-negative integer", "fraction": "number in (0, 1)", "path": "file path", "text": "text"}
+    lines = ["experiment options (--option KEY=VALUE, repeatable):"]
+    for name in sorted(EXPERIMENTS):
+        lines.append(f"  {name}:")
+        for key, (kind, text) in EXPERIMENTS[name].options.items():
+            allowed = "|".join(kind) if isinstance(kind, tuple) else kinds.get(kind, str(kind))
+            lines.append(f"    {key}={allowed}: {text}")
+    lines.append("  every experiment: " + "; ".join(f"{key}: {text}" for key, (_, text) in COMMON_OPTIONS.items())
+                 + " (give jobs as --jobs N)")
+    return "\n".join(lines)
 
 
 def check_options(name: str, options: dict) -> dict:
@@ -133,6 +150,9 @@ def check_options(name: str, options: dict) -> dict:
         if kind == "count":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"option {key} must be a non-negative integer; got {value!r}")
+        elif kind == "fraction":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError(f"option {key} must be a number in (0, 1); got {value!r}")
         elif isinstance(kind, tuple):
             if value not in kind:
                 raise ValueError(f"option {key} must be one of {', '.join(kind)}; got {value!r}")

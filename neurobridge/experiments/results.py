@@ -44,7 +44,8 @@ from neurobridge._io import atomic_write
 
 __all__ = ["COLUMNS", "FAILURE_COLUMNS", "TIMING_COLUMNS", "SELECTION_COLUMNS", "format_selection", "PHASES", "ResultStore", "unit_key", "summarize",
            "format_summary", "format_failures", "format_timings", "atomic_write_text", "SettingsMismatch", "ForeignUnitWarning",
-           "TABLES", "OutputFolderError", "RunLocked", "run_lock", "LOCK_NAME"]
+           "TABLES", "OutputFolderError", "RunLocked", "run_lock", "LOCK_NAME", "format_report", "describe_run",
+           "chance_levels", "is_bookkeeping", "n_classes"]
 
 COLUMNS = ["experiment", "method", "fraction", "seed", "metric", "value"]
 FAILURE_COLUMNS = ["experiment", "method", "fraction", "seed", "reason"]
@@ -590,3 +591,182 @@ def format_timings(timings: pd.DataFrame) -> str:
     total = float(totals.sum())
     lines = [f"  {phase:<17} {totals[phase]:9.1f} s  {100 * totals[phase] / total if total else 0:5.1f} %" for phase in order]
     return "time per phase (summed over units and worker processes):\n" + "\n".join(lines) + f"\n  {'total':<17} {total:9.1f} s"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# ``neurobridge report``: metrics apart from bookkeeping, chance levels, and what ran (from run.json)
+
+BOOKKEEPING_PREFIXES = ("n_",)
+BOOKKEEPING_SUFFIXES = ("_seconds",)
+"""A quantity named ``n_*`` (a count: bridges, labelled or test stimuli) or ``*_seconds`` (a time) describes how a unit
+ran, not how well a method did; the report prints it in its own section, never as a metric."""
+
+CLASSES = {"digits": 10, "mnist": 10, "majajhong2015": 8}
+"""Classes per data set: the ten digits (scikit-learn digits, MNIST); the eight HvM object categories of
+MajajHong2015 (every variant: the 25-image slice and the public assembly hold the same eight)."""
+
+_ACCURACY_OVER_CLASSES = ("recognition_accuracy", "generation_accuracy", "category_accuracy", "coupling_match_accuracy")
+_CORRELATIONS = ("neural_predictivity", "neural_predictivity_raw", "median_site_r")
+
+
+def is_bookkeeping(metric: str) -> bool:
+    """True for counts (``n_*``) and times (``*_seconds``): how a unit ran, not a measure of a method."""
+    return metric.startswith(BOOKKEEPING_PREFIXES) or metric.endswith(BOOKKEEPING_SUFFIXES)
+
+
+def _data_name(experiment: str, settings: Mapping) -> str | None:
+    if experiment == "majaj":
+        return "majajhong2015"
+    if experiment in ("digits", "mnist"):
+        return experiment
+    if experiment == "text-image":
+        data = (settings.get("source") or {}).get("data") or {}
+        return data.get("name")
+    return None
+
+
+def n_classes(experiment: str, settings: Mapping) -> int | None:
+    """The number of classes a chance level divides by, from the data set ``run.json`` names; for
+    ``imagenet-features``, the non-empty lines of the class-names file it records (None when that file is gone)."""
+    if experiment == "imagenet-features":
+        classes = ((settings.get("source") or {}).get("classes") or {}).get("path")
+        try:
+            return sum(1 for line in Path(classes).read_text().splitlines() if line.strip()) or None
+        except (OSError, TypeError, UnicodeDecodeError):
+            return None
+    return CLASSES.get(_data_name(experiment, settings) or "")
+
+
+def chance_levels(experiment: str, settings: Mapping | None, table: pd.DataFrame, metric: str):
+    """``(per_fraction, how)``: the chance level of ``metric`` per labelled fraction (None where unknown) and one line
+    saying where it comes from (``"chance unknown"`` when neither ``run.json`` nor the results tell).
+
+    Accuracy over C classes: 1/C (a uniform guess). ``image_top1``/``image_top5`` among N test stimuli: 1/N and
+    min(5, N)/N, N from the unit's ``n_test_stimuli``. A correlation of unrelated predictions: 0."""
+    rows = table[table["experiment"] == experiment]
+    fractions = sorted(rows.loc[rows["metric"] == metric, "fraction"].unique())
+    if metric in _ACCURACY_OVER_CLASSES:
+        c = n_classes(experiment, settings or {})
+        if c is None:
+            return {f: None for f in fractions}, "chance unknown (run.json does not say how many classes there are)"
+        return {f: 1.0 / c for f in fractions}, f"chance 1/C = 1/{c} = {1 / c:.3f} (uniform guess over {c} classes)"
+    if metric in ("image_top1", "image_top5"):
+        k = 1 if metric == "image_top1" else 5
+        counts = rows[rows["metric"] == "n_test_stimuli"].groupby("fraction")["value"].agg(["min", "max"])
+        out, ns = {}, []
+        for f in fractions:
+            if f in counts.index and counts.loc[f, "min"] == counts.loc[f, "max"] and counts.loc[f, "min"] > 0:
+                n = int(counts.loc[f, "min"])
+                out[f] = min(k, n) / n
+                ns.append(n)
+            else:
+                out[f] = None
+        if not ns:
+            return out, "chance unknown (the results hold no n_test_stimuli)"
+        what = "1/N" if k == 1 else "min(5, N)/N"
+        sizes = ", ".join(str(n) for n in sorted(set(ns)))
+        return out, f"chance {what}, N = test stimuli ({sizes}): the true image is one of N candidates"
+    if metric in _CORRELATIONS:
+        return {f: 0.0 for f in fractions}, "chance 0 (the expected r of predictions unrelated to the responses)"
+    return {f: None for f in fractions}, "chance unknown"
+
+
+def describe_run(experiment: str, settings: Mapping | None) -> str:
+    """One line: the data, region, direction and protocol of ``experiment`` as ``run.json`` records them."""
+    if settings is None:
+        return "run.json does not record this experiment: data, region, direction and protocol unknown"
+    settings = dict(settings)
+    if experiment == "majaj":
+        data = settings.get("data") or {}
+        region = data.get("region", "unknown")
+        model = data.get("model", "unknown")
+        layer = data.get("layer") or "its default layer"
+        protocol = settings.get("protocol")
+        if protocol is None:
+            protocol_text = "not recorded (a run from before the protocol option: transductive)"
+        elif protocol == "inductive":
+            protocol_text = f"inductive (test fraction {settings.get('test_fraction', 'unrecorded')} of the stimuli held out of both pools)"
+        else:
+            protocol_text = "transductive (the test stimuli are the unlabelled pool stimuli)"
+        parts = [f"data: MajajHong2015 {data.get('variant', 'unknown')}", f"region: {region}",
+                 f"direction: {region} {data.get('source', 'points')} -> {model} ({layer}, model seed {data.get('model_seed', 0)})",
+                 f"protocol: {protocol_text}"]
+    elif experiment in ("digits", "mnist"):
+        data = settings.get("data") or {}
+        split = f", test fraction {data['test_fraction']}" if "test_fraction" in data else ""
+        parts = [f"data: {data.get('name', experiment)}", "region: none (no neural data)",
+                 "direction: recognition image -> label, generation label -> image",
+                 f"protocol: inductive (a held-out test set{split}, split seed {data.get('split_seed', 0)})"
+                 if "split_seed" in data else "protocol: inductive (a held-out test set)"]
+    elif experiment in ("text-image", "imagenet-features"):
+        source = settings.get("source") or {}
+        if experiment == "text-image":
+            name = (source.get("data") or {}).get("name", "unknown")
+        else:
+            name = (source.get("features") or {}).get("path", "unknown features")
+        parts = [f"data: {name}", "region: none (no neural data)", "direction: image -> text embeddings of class prompts",
+                 "protocol: inductive (a held-out test set)"]
+    else:
+        keys = ", ".join(sorted(settings)) or "nothing"
+        parts = [f"run.json records {keys}; data, region, direction and protocol are not described for {experiment}"]
+    return " · ".join(parts)
+
+
+def _cells(rows: pd.DataFrame, fractions, flagged=frozenset()) -> dict:
+    stats = rows.groupby(["method", "fraction"])["value"].agg(["mean", "std", "count"])
+    out = {}
+    for method in sorted(rows["method"].unique()):
+        cells = []
+        for f in fractions:
+            if (method, f) in stats.index:
+                m, s, n = stats.loc[(method, f)]
+                cell = f"{m:.3f}" if n < 2 else f"{m:.3f} ± {s:.3f}"
+                cells.append(cell + (" (raw r < 0!)" if (method, f) in flagged else ""))
+            else:
+                cells.append("")
+        out[method] = cells
+    return out
+
+
+def format_report(table: pd.DataFrame, run_settings: Mapping | None, metrics: Iterable[str] | None = None) -> str:
+    """The Markdown report of a results table: per experiment a header line from ``run.json`` (``run_settings``, the
+    parsed file, None when absent), one table per metric with its chance level, a warning for a negative raw r, and
+    the bookkeeping (counts, seconds) in a separate, labelled table."""
+    blocks = []
+    recorded = run_settings if isinstance(run_settings, Mapping) else {}
+    for experiment, part in table.groupby("experiment"):
+        settings = recorded.get(experiment) if run_settings is not None else None
+        head = describe_run(experiment, settings)
+        names = list(metrics) if metrics else sorted(part["metric"].unique())
+        measured = [m for m in names if not is_bookkeeping(m)]
+        kept = [m for m in names if is_bookkeeping(m)]
+        raw = part[part["metric"] == "neural_predictivity_raw"]
+        negative = raw[raw["value"] < 0]
+        flagged = {(r.method, r.fraction) for r in negative.itertuples()}
+        blocks.append(f"## {experiment}\n\n{head}")
+        for metric in measured:
+            rows = part[part["metric"] == metric]
+            fractions = sorted(rows["fraction"].unique())
+            chance, how = chance_levels(experiment, settings, part, metric)
+            flags = flagged if metric in ("neural_predictivity", "neural_predictivity_raw") else frozenset()
+            lines = ["| method | " + " | ".join(f"{f:g}" for f in fractions) + " |", "|---|" + "---|" * len(fractions)]
+            lines += [f"| {method} | " + " | ".join(cells) + " |" for method, cells in _cells(rows, fractions, flags).items()]
+            if any(v is not None for v in chance.values()):
+                lines.append("| *chance* | " + " | ".join("" if chance.get(f) is None else f"{chance[f]:.3f}" for f in fractions) + " |")
+            blocks.append(f"### {experiment}: {metric} (mean ± sd over seeds; rows: methods, columns: labelled fraction)\n\n"
+                          f"*{head}*\n\n" + "\n".join(lines) + f"\n\n{how}")
+        if len(negative):
+            which = ", ".join(f"{r.method} f={r.fraction:g} seed={int(r.seed)}: r={r.value:+.4f}" for r in negative.itertuples())
+            blocks.append(f"**WARNING: negative raw r** ({which}): the predictions anticorrelate with the responses; "
+                          "neural_predictivity = r^2/ceiling drops the sign, so do not read or rank it without its raw r.")
+        if kept:
+            rows = part[part["metric"].isin(kept)]
+            fractions = sorted(rows["fraction"].unique())
+            lines = ["| quantity | method | " + " | ".join(f"{f:g}" for f in fractions) + " |",
+                     "|---|---|" + "---|" * len(fractions)]
+            for quantity in kept:
+                for method, cells in _cells(rows[rows["metric"] == quantity], fractions).items():
+                    lines.append(f"| {quantity} | {method} | " + " | ".join(cells) + " |")
+            blocks.append(f"### {experiment}: bookkeeping (not metrics: counts and seconds per unit, mean ± sd over seeds)\n\n"
+                          f"*{head}*\n\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
