@@ -107,7 +107,7 @@ def test_installed_copy_ships_the_compiled_min_plus_kernel(installed):
     assert kernel in ("avx2", "portable"), kernel
 
 
-def test_installed_cli_offers_every_command_and_runs_digits(installed, tmp_path):
+def test_installed_cli_offers_every_command_and_runs_a_digits_unit(installed, tmp_path):
     _, bindir, env, work, venv = installed
     cli = bindir / ("neurobridge.exe" if os.name == "nt" else "neurobridge")
     assert cli.is_file(), f"no console script at {cli}"
@@ -115,10 +115,19 @@ def test_installed_cli_offers_every_command_and_runs_digits(installed, tmp_path)
     usage = _run([cli, "--help"], cwd=work, env=env)
     for command in ("data", "run", "sweep", "report"):
         assert command in usage, f"'neurobridge --help' from a wheel install does not offer {command!r}:\n{usage}"
+    # One cheap unit (ridge, one fraction, one seed) through the whole CLI path of the installed copy: data, frozen
+    # models, bridges, fit, evaluation, tables, figures. The full digits --quick run is tests/test_experiments.py's.
     out = tmp_path / "digits"
-    _run([cli, "run", "digits", "--quick", "--out", out], cwd=work, env=env, timeout=840)
+    _run([cli, "run", "digits", "--quick", "--methods", "ridge", "--fractions", "0.2", "--seeds", "0", "--jobs", "1",
+          "--no-progress", "--out", out], cwd=work, env=env, timeout=840)
     assert (out / "results.csv").is_file() and (out / "results.nc").is_file()
     assert any((out / "figures").iterdir()) and any((out / "plots").iterdir())
+    import pandas as pd
+
+    table = pd.read_csv(out / "results.csv")
+    assert set(table.method) == {"ridge"} and set(table.fraction) == {0.2} and set(table.seed) == {0}, table
+    accuracy = table[table.metric == "recognition_accuracy"].value
+    assert len(accuracy) == 1 and 0.2 < accuracy.iloc[0] <= 1, f"ridge from the wheel install: recognition accuracy {accuracy.tolist()} (chance 0.1)"
 
 
 def test_wheel_builds_without_a_c_compiler(tmp_path):
