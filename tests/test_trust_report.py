@@ -54,7 +54,7 @@ def test_bookkeeping_is_a_separate_labelled_table_not_a_metric(tmp_path, capsys)
     book = _section(out, "majaj: bookkeeping (not metrics")
     for quantity in ("fit_seconds", "n_bridges", "n_labelled_stimuli", "n_test_stimuli"):
         assert f"| {quantity} |" in book
-    assert "| fit_seconds | model-layer | 2.000 ± 0.707 |" in book
+    assert "| fit_seconds | model-layer | 2 ± 0.7071 |" in book and "| n_bridges | ridge | 224 ± 0 |" in book
     for metric in ("category_accuracy", "image_top1", "neural_predictivity"):
         assert f"### majaj: {metric} (" in out
 
@@ -125,7 +125,9 @@ def test_a_broken_run_json_is_a_clear_error(tmp_path, capsys):
 def test_a_negative_raw_r_is_flagged(tmp_path, capsys):
     out = _report(_majaj(tmp_path, raw_r=(-0.148, -0.02)), capsys)
     assert "WARNING: negative raw r" in out and "model-layer f=0.4 seed=0: r=-0.1480" in out
-    assert "(raw r < 0!)" in _section(out, "### majaj: neural_predictivity (")
+    assert "(raw r < 0 in 2 of 2 seeds!)" in _section(out, "### majaj: neural_predictivity (")
+    out = _report(_majaj(tmp_path, raw_r=(-0.148, 0.3)), capsys)
+    assert "(raw r < 0 in 1 of 2 seeds!)" in _section(out, "### majaj: neural_predictivity_raw (")
     out = _report(_majaj(tmp_path, raw_r=(0.148, 0.02)), capsys)
     assert "negative raw r" not in out and "raw r < 0" not in out
 

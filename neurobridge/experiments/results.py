@@ -712,16 +712,22 @@ def describe_run(experiment: str, settings: Mapping | None) -> str:
     return " · ".join(parts)
 
 
-def _cells(rows: pd.DataFrame, fractions, flagged=frozenset()) -> dict:
+def _cells(rows: pd.DataFrame, fractions, flagged=None, digits: str = ".3f") -> dict:
+    """``{method: [cell per fraction]}``, cells ``mean ± sd`` over seeds; ``flagged`` maps (method, fraction) to
+    (seeds with a negative raw r, seeds)."""
     stats = rows.groupby(["method", "fraction"])["value"].agg(["mean", "std", "count"])
+    flagged = flagged or {}
     out = {}
     for method in sorted(rows["method"].unique()):
         cells = []
         for f in fractions:
             if (method, f) in stats.index:
                 m, s, n = stats.loc[(method, f)]
-                cell = f"{m:.3f}" if n < 2 else f"{m:.3f} ± {s:.3f}"
-                cells.append(cell + (" (raw r < 0!)" if (method, f) in flagged else ""))
+                cell = f"{m:{digits}}" if n < 2 else f"{m:{digits}} ± {s:{digits}}"
+                if (method, f) in flagged:
+                    bad, seeds = flagged[(method, f)]
+                    cell += f" (raw r < 0 in {bad} of {seeds} seeds!)"
+                cells.append(cell)
             else:
                 cells.append("")
         out[method] = cells
@@ -742,13 +748,14 @@ def format_report(table: pd.DataFrame, run_settings: Mapping | None, metrics: It
         kept = [m for m in names if is_bookkeeping(m)]
         raw = part[part["metric"] == "neural_predictivity_raw"]
         negative = raw[raw["value"] < 0]
-        flagged = {(r.method, r.fraction) for r in negative.itertuples()}
+        flagged = {key: (int((group["value"] < 0).sum()), len(group))
+                   for key, group in raw.groupby(["method", "fraction"]) if (group["value"] < 0).any()}
         blocks.append(f"## {experiment}\n\n{head}")
         for metric in measured:
             rows = part[part["metric"] == metric]
             fractions = sorted(rows["fraction"].unique())
             chance, how = chance_levels(experiment, settings, part, metric)
-            flags = flagged if metric in ("neural_predictivity", "neural_predictivity_raw") else frozenset()
+            flags = flagged if metric in ("neural_predictivity", "neural_predictivity_raw") else None
             lines = ["| method | " + " | ".join(f"{f:g}" for f in fractions) + " |", "|---|" + "---|" * len(fractions)]
             lines += [f"| {method} | " + " | ".join(cells) + " |" for method, cells in _cells(rows, fractions, flags).items()]
             if any(v is not None for v in chance.values()):
@@ -765,7 +772,7 @@ def format_report(table: pd.DataFrame, run_settings: Mapping | None, metrics: It
             lines = ["| quantity | method | " + " | ".join(f"{f:g}" for f in fractions) + " |",
                      "|---|---|" + "---|" * len(fractions)]
             for quantity in kept:
-                for method, cells in _cells(rows[rows["metric"] == quantity], fractions).items():
+                for method, cells in _cells(rows[rows["metric"] == quantity], fractions, digits=".4g").items():
                     lines.append(f"| {quantity} | {method} | " + " | ".join(cells) + " |")
             blocks.append(f"### {experiment}: bookkeeping (not metrics: counts and seconds per unit, mean ± sd over seeds)\n\n"
                           f"*{head}*\n\n" + "\n".join(lines))
