@@ -17,9 +17,10 @@ on the held-out bridges by what the user gets from it:
   pool's barycentric targets (:func:`point_predictor`, a proxy of the flow's mean); for a plan-free sampler, the
   partner of the nearest training bridge;
 - label-matched bridges: each pool holds its bridge points plus a seeded random subsample of its unlabelled points,
-  ``label_validation_size`` points in all. ``label_score="readout"`` (default) scores the *readout* of each held-out
-  source exemplar (:func:`readout_score`): its transported point, the plan's barycentric mean of its partners (the
-  flow's target mean at that pool point), read out as the class of the nearest (cosine) class centroid of the
+  ``label_validation_size`` points in all; with the default ``label_score="readout"`` the held-out source exemplars
+  sit in no pool, and each is scored by its *readout* (:func:`readout_score`): its transported point, a
+  ``k``-nearest-neighbour regression on the pairs the flow would learn from (the pool points' barycentric targets, or
+  the training bridges for supervised-only), read out as the class of the nearest (cosine) class centroid of the
   training target exemplars, as the zero-shot prompt readout does; ``label_score="readout-flow"`` transports it with
   a short flow trained on the candidate's pairs (:data:`VALIDATION_FLOW`, or ``validation_flow``);
   ``label_score="class_agreement"`` is the earlier plan-level score (the plan's mass from held-out source exemplars
@@ -244,17 +245,25 @@ def _nearest_class(points: np.ndarray, classes: np.ndarray, centroids: np.ndarra
     return classes[(a @ b.T).argmax(1)]
 
 
-def readout_score(coupling: Coupling, Xv, Yv, train, held, labels_train, labels_held, flow: dict | None = None,
-                  seed: int = 0) -> float:
-    r"""Label-matched validation on the outcome: the share of held-out source exemplars whose transported point is read
-    out as their class, by the nearest (cosine) class centroid of the training target exemplars.
+READOUT_NEIGHBOURS = 5
+"""``k`` of the k-nearest-neighbour regression that stands in for the flow in ``label_score="readout"``."""
 
-    The transported point is what the Aligner would give: with ``flow`` (ConditionalFlow keywords), the mean of a short
-    flow trained on the candidate's pairs (bridges pinned) over the validation pools; without, the plan's barycentric
-    point :math:`\sum_j P_{ij} y_j / \sum_j P_{ij}` (the flow's target mean at a pool point), or for a plan-free
-    candidate the partner of the nearest training source exemplar.
+
+def readout_score(coupling: Coupling, Xv, Yv, train, labels_train, x_held, labels_held, flow: dict | None = None,
+                  seed: int = 0) -> float:
+    r"""Label-matched validation on the outcome: the share of held-out source exemplars, which sat in no validation
+    pool, whose transported point is read out as their class by the nearest (cosine) class centroid of the training
+    target exemplars (the zero-shot prototype readout).
+
+    The transported point stands in for the flow's: without ``flow``, a ``k``-nearest-neighbour regression
+    (:data:`READOUT_NEIGHBOURS`, Euclidean in the source space) on the pairs the flow would learn from, each pool point
+    with its barycentric target :math:`\bar y_i = \sum_j P_{ij} y_j / \sum_j P_{ij}` (training bridges pinned to
+    their partners), or for a plan-free candidate (supervised-only) the training bridges' own pairs; with ``flow``
+    (ConditionalFlow keywords) the mean of a short flow trained on the candidate's pairs. Like the flow, the regression
+    carries many noisy pool pairs or a few exact ones to points it never saw; on the text-image and digits experiments
+    its ranking of the candidates agreed with their full flows' test accuracy at 5, 10 and 20 % labels (the plan-level
+    class agreement and the barycentric point of a pooled exemplar, which cannot see that difference, did not).
     """
-    src_h, _ = held
     src_t, tgt_t = train
     classes, centroids = _class_centroids(Yv[tgt_t], labels_train)
     if flow is not None:
@@ -266,14 +275,19 @@ def readout_score(coupling: Coupling, Xv, Yv, train, held, labels_train, labels_
         if coupling.log.get("pin_bridges", True) and coupling.plan is not None:
             sampler = PinnedBridges(sampler, Bridges.from_indices(src_t, tgt_t, labels_train, n_source=len(Xv), n_target=len(Yv)))
         model = ConditionalFlow(**{"seed": seed, "progress": False, **flow}).fit(Xv.astype(np.float32), Yv.astype(np.float32), sampler=sampler)
-        points = np.asarray(model.transport(Xv[src_h].astype(np.float32), n_samples=4, steps=8, seed=seed).mean, dtype=np.float64)
+        points = np.asarray(model.transport(np.asarray(x_held, dtype=np.float32), n_samples=4, steps=8, seed=seed).mean,
+                            dtype=np.float64)
     else:
-        rows = _plan_rows(coupling, src_h)
-        if rows is None:
-            points = Yv[tgt_t[_nearest(Xv[src_h], Xv[src_t])]]
+        if coupling.plan is None:
+            xs, ys = Xv[src_t], Yv[tgt_t]
         else:
-            mass = rows.sum(1, keepdims=True)
-            points = (rows @ Yv) / np.where(mass > 0, mass, 1.0)
+            xs = Xv
+            ys = barycentric_targets(coupling.plan, Yv)
+            ys[src_t] = Yv[tgt_t]
+        d = distances(torch.as_tensor(np.asarray(x_held, dtype=np.float64)), torch.as_tensor(xs), "sqeuclidean")
+        k = min(READOUT_NEIGHBOURS, len(xs))
+        nearest = torch.topk(d, k, dim=1, largest=False).indices.numpy()
+        points = ys[nearest].mean(1)
     return float(np.mean(_nearest_class(points, classes, centroids) == labels_held))
 
 
@@ -624,14 +638,17 @@ class AutoCoupling(CouplingMethod):
                 tr, te = fold != f, self._scored(fold, f, labels)
                 if not te.any():
                     continue
+                held = fold == f
                 if kind == PAIRED:
-                    held = fold == f
                     xs = _subsample(len(X), si[tr], self.validation_size, rng, exclude=si[held])
                     ys = _subsample(len(Y), ti[tr], self.validation_size, rng, exclude=ti[held])
+                elif self.label_score in ("readout", "readout-flow"):
+                    xs = _subsample(len(X), si[tr], self.label_validation_size, rng, exclude=si[held])
+                    ys = _subsample(len(Y), ti, self.label_validation_size, rng)
                 else:
                     xs = _subsample(len(X), si, self.label_validation_size, rng)
                     ys = _subsample(len(Y), ti, self.label_validation_size, rng)
-                sx, sy = np.searchsorted(xs, si), np.searchsorted(ys, ti)
+                sx, sy = np.searchsorted(xs, si).clip(0, len(xs) - 1), np.searchsorted(ys, ti)
                 train_b = Bridges.from_indices(sx[tr], sy[tr], None if bridges.labels is None else np.asarray(bridges.labels)[tr],
                                                n_source=len(xs), n_target=len(ys), match=bridges.match)
                 Xv, Yv = X[xs], Y[ys]
@@ -651,8 +668,8 @@ class AutoCoupling(CouplingMethod):
                         scores[name].append(prediction_score(coupling, Xv, Yv, sx[tr], sy[tr], X[si[te]], Y[ti[te]]))
                     elif self.label_score in ("readout", "readout-flow"):
                         flow = (self.validation_flow or dict(VALIDATION_FLOW)) if self.label_score == "readout-flow" else None
-                        scores[name].append(readout_score(coupling, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]), labels[tr],
-                                                          labels[te], flow=flow, seed=self.seed))
+                        scores[name].append(readout_score(coupling, Xv, Yv, (sx[tr], sy[tr]), labels[tr], X[si[te]], labels[te],
+                                                          flow=flow, seed=self.seed))
                     else:
                         scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
                                                         None if labels is None else labels[tr], None if labels is None else labels[te]))
