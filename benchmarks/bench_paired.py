@@ -127,7 +127,7 @@ def bridge_ot(x, y, bridges):
 
 
 def short_flow(x, y, coupling, bridges, test, steps: int, seed: int) -> np.ndarray:
-    from neurobridge.align import PinnedBridges
+    from neurobridge.couplings import PinnedBridges
     from neurobridge.flows import ConditionalFlow
 
     sampler = PinnedBridges(coupling.pair_sampler(), bridges)

@@ -39,24 +39,12 @@ from sklearn.base import BaseEstimator
 
 from neurobridge._validation import check_choice, check_integer, check_number, check_points, check_seed
 
-__all__ = ["Aligner", "COUPLINGS", "PinnedBridges", "POINT_ESTIMATES"]
+__all__ = ["Aligner", "POINT_ESTIMATES"]
 
 POINT_ESTIMATES = ("auto", "map", "flow")
 
 _SHORTHAND = {"epsilon": "epsilon", "unbalanced": "unbalanced", "metric": "metric", "cost_mode": "cost", "k": "k",
               "temperature": "temperature", "solver_kwargs": "solver_kwargs"}
-
-
-def __getattr__(name):
-    if name == "COUPLINGS":
-        from neurobridge.couplings import METHODS
-
-        return tuple(METHODS)
-    if name == "PinnedBridges":
-        from neurobridge.couplings import PinnedBridges
-
-        return PinnedBridges
-    raise AttributeError(f"module 'neurobridge.align' has no attribute {name!r}")
 
 
 class Aligner(BaseEstimator):

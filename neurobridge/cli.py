@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from neurobridge.datasets.manifests import DataError, find_local, get_manifest, list_manifests, resolve, verify_file
+from neurobridge.datasets.download import find_local, resolve, verify_file
+from neurobridge.datasets.manifests import DataError, get_manifest, list_manifests
 
 __all__ = ["main", "build_parser"]
 

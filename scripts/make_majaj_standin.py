@@ -96,7 +96,7 @@ def _pair(text: str, name: str) -> tuple[int, int]:
 
 def _metadata(path: Path | None) -> pd.DataFrame:
     if path is None:
-        from neurobridge.datasets.manifests import resolve
+        from neurobridge.datasets.download import resolve
 
         path = resolve("hvm", "metadata", download=False)
     meta = pd.read_csv(path)

@@ -122,15 +122,6 @@ def test_transform_is_the_mean_of_eight_draws_by_default():
     assert not np.allclose(aligner.transform(x[:6], n_samples=1, seed=5), draws.mean(axis=1))
 
 
-def test_old_names_stay_importable():
-    from neurobridge.align import COUPLINGS, PinnedBridges
-    from neurobridge.couplings import METHODS, sampling
-    from neurobridge.couplings.baselines import map_coupling
-    from neurobridge.couplings.reference import map_coupling as moved
-
-    assert COUPLINGS == tuple(METHODS) and PinnedBridges is sampling.PinnedBridges and map_coupling is moved
-
-
 def test_transform_keeps_a_near_deterministic_plans_partners():
     """Paired bridges (5 %) of a known nonlinear map R^4 -> R^8: the map-refined plan recovers every partner, ridge on
     the bridges about a third. The flow trained on that plan must carry it through ``transform``: the target nearest

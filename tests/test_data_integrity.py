@@ -166,9 +166,12 @@ def test_malformed_manifest_on_the_search_path_is_named_by_load(toy, monkeypatch
 
 
 def test_datasets_modules_import_without_a_loop():
-    """manifests is metadata only (it imports nothing of the resolver); the moved names still import from it."""
+    """manifests is metadata only (it imports nothing of the resolver, and no longer offers its names)."""
     code = (
-        "from neurobridge.datasets.manifests import resolve, find_local, verify_file, file_checksum, cache_dir, data_path\n"
+        "import neurobridge.datasets.manifests as m\n"
+        "assert not hasattr(m, 'resolve') and not hasattr(m, 'find_local') and not hasattr(m, 'verify_file')\n"
+        "from neurobridge.datasets.download import resolve, find_local, verify_file, file_checksum\n"
+        "from neurobridge.datasets.manifests import cache_dir, data_path\n"
         "import neurobridge.datasets.download as d\n"
         "assert resolve is d.resolve and find_local is d.find_local and verify_file is d.verify_file\n"
         "from neurobridge.datasets import resolve as r2, DataError\n"

@@ -291,15 +291,15 @@ def test_run_one_runs_a_unit_for_any_driver(tmp_path):
 
 
 def test_a_new_coupling_name_becomes_a_flow_method(monkeypatch):
-    from neurobridge import align
+    from neurobridge.couplings import METHODS, MapRefinedCoupling
     from neurobridge.experiments.methods import FlowMethod, build_method
     from neurobridge.experiments.registry import EXPERIMENTS
 
-    monkeypatch.setattr(align, "COUPLINGS", align.COUPLINGS + ("map-refined",))
-    method = build_method("map-refined", seed=3, flow={"steps": 5})
-    assert isinstance(method, FlowMethod) and method.coupling == "map-refined" and method.flow == {"steps": 5}
+    monkeypatch.setitem(METHODS, "my-coupling", MapRefinedCoupling)
+    method = build_method("my-coupling", seed=3, flow={"steps": 5})
+    assert isinstance(method, FlowMethod) and method.coupling == "my-coupling" and method.flow == {"steps": 5}
     for spec in EXPERIMENTS.values():
-        assert "map-refined" in spec.valid_methods()
+        assert "my-coupling" in spec.valid_methods()
 
 
 def test_targets_met_and_missed():

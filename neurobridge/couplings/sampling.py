@@ -27,7 +27,6 @@ __all__ = [
     "EpochStateMixin",
     "PlanSampler",
     "BridgeSampler",
-    "MinibatchBridgeSampler",
     "sample_pairs",
     "hard_assignment",
     "pairs_for_epoch",
@@ -300,11 +299,3 @@ class PinnedBridges:
             tgt = tgt.copy()
             tgt[pinned] = self._targets[pick]
         return src, tgt
-
-
-def __getattr__(name):
-    if name == "MinibatchBridgeSampler":
-        from .minibatch import MinibatchBridgeSampler
-
-        return MinibatchBridgeSampler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

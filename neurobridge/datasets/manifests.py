@@ -6,7 +6,7 @@ Each data set is described by one JSON file in ``data_manifests/``: for every fi
 size, licence and layout. A malformed manifest raises :class:`DataError` naming the file and the field.
 
 The resolver (``resolve``, ``find_local``, ``verify_file``, ``file_checksum``) lives in
-:mod:`neurobridge.datasets.download`; those names stay importable from here.
+:mod:`neurobridge.datasets.download`.
 """
 from __future__ import annotations
 
@@ -33,9 +33,6 @@ __all__ = [
     "cache_dir",
     "brainio_home",
 ]
-
-_RESOLVER_NAMES = ("find_local", "local_copies", "resolve", "file_checksum", "verify_file")
-
 
 class DataError(RuntimeError):
     """A data file is missing, cannot be downloaded, or fails its checksum; the message says what to do."""
@@ -229,13 +226,3 @@ def get_manifest(name: str) -> Manifest:
     if name not in manifests:
         raise DataError(f"no data manifest named {name!r}; known: {sorted(manifests)} (searched {[str(d) for d in manifest_dirs()]})")
     return manifests[name]
-
-
-def __getattr__(name: str):
-    # The resolver moved to neurobridge.datasets.download; keep ``from ...manifests import resolve`` working without an
-    # import-time dependency of this module on that one.
-    if name in _RESOLVER_NAMES:
-        from neurobridge.datasets import download
-
-        return getattr(download, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,8 @@ import xarray as xr
 
 from neurobridge._validation import check_int, check_seed
 from neurobridge.assemblies import flatten_pixels
-from neurobridge.datasets.manifests import DataError, resolve
+from neurobridge.datasets.download import resolve
+from neurobridge.datasets.manifests import DataError
 
 __all__ = ["read_idx", "load_mnist"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.image_label import ImageLabelData, ImageLabelExperiment
 
-__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup", "run", "prepare"]
+__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 600, "batch_size": 256, "lr": 5e-3}
 FLOW_QUICK = {**FLOW, "steps": 300}
@@ -57,12 +57,3 @@ def setup(config: RunConfig):
     """The run's data splits and frozen spaces (an :class:`~neurobridge.experiments.image_label.ImageLabelContext`)."""
     return EXPERIMENT.setup(config)
 
-
-def run(config, store) -> None:
-    from neurobridge.experiments.driver import run_with_store
-
-    run_with_store(EXPERIMENT, config, store)
-
-
-def prepare(config: RunConfig) -> None:
-    setup(config)

@@ -45,7 +45,7 @@ import torch
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.units import Experiment
 
-__all__ = ["EXPERIMENT", "MajajExperiment", "run", "prepare", "RandomCNN", "model_layer"]
+__all__ = ["EXPERIMENT", "MajajExperiment", "RandomCNN", "model_layer"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 800, "batch_size": 256, "lr": 2e-3}
 
@@ -102,11 +102,6 @@ def reference_benchmark(config: RunConfig) -> str:
     variant = config.options.get("data", "slice25")
     prefix = "majajhong2015" if variant == "public" else f"majajhong2015.{variant}"
     return f"{prefix}.{config.options.get('region', 'IT')}-pls"
-
-
-def prepare(config: RunConfig) -> None:
-    neural = neural_data(config)
-    model_layer(config, list(dict.fromkeys(neural.coords["stimulus_id"].values)))
 
 
 def _labelled_stimuli(stimuli, categories, fraction: float, seed) -> np.ndarray:
@@ -311,9 +306,3 @@ class MajajExperiment(Experiment):
 
 
 EXPERIMENT = MajajExperiment()
-
-
-def run(config: RunConfig, store) -> None:
-    from neurobridge.experiments.driver import run_with_store
-
-    run_with_store(EXPERIMENT, config, store)

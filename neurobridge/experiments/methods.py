@@ -8,8 +8,7 @@
 Kinds:
 
 - ``flow``: a coupling of the pools followed by a conditional flow, :class:`neurobridge.Aligner` with
-  ``coupling=<name>``. Every coupling the package knows (``neurobridge.align.COUPLINGS`` and
-  ``neurobridge.couplings.METHODS``) is a flow method under its own name, except ``"supervised"``, which the tables
+  ``coupling=<name>``. Every coupling the package knows (``neurobridge.couplings.METHODS``) is a flow method under its own name, except ``"supervised"``, which the tables
   call ``"supervised-flow"`` (the flow trained on the bridges alone).
 - ``map``: a regression map fitted on the bridges' pairs only (:class:`neurobridge.baselines.RegressionMap`).
 - ``end-to-end``: a classifier (or the fused VAE) trained on the raw inputs of the labelled source points, with no
@@ -34,12 +33,9 @@ REFERENCES = ("model-layer",)
 
 def _coupling_names() -> tuple[str, ...]:
     """Every coupling name :class:`neurobridge.Aligner` accepts, in the package's order."""
-    from neurobridge import align, couplings
+    from neurobridge.couplings import METHODS
 
-    names = list(getattr(align, "COUPLINGS", ()))
-    for table in (getattr(couplings, "METHODS", None), getattr(getattr(couplings, "methods", None), "METHODS", None)):
-        names.extend(table or ())
-    return tuple(dict.fromkeys(names))
+    return tuple(METHODS)
 
 
 def flow_method_names() -> tuple[str, ...]:

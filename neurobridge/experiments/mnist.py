@@ -12,7 +12,7 @@ import numpy as np
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.image_label import ImageLabelData, ImageLabelExperiment
 
-__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup", "run", "prepare"]
+__all__ = ["EXPERIMENT", "IMAGE_MODEL", "FLOW", "FLOW_QUICK", "load_data", "models", "setup"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 1500, "batch_size": 512, "lr": 2e-3}
 FLOW_QUICK = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 128, "depth": 3}}, "steps": 400, "batch_size": 256, "lr": 2e-3}
@@ -59,12 +59,3 @@ def setup(config: RunConfig):
     """The run's data splits and frozen spaces (an :class:`~neurobridge.experiments.image_label.ImageLabelContext`)."""
     return EXPERIMENT.setup(config)
 
-
-def run(config, store) -> None:
-    from neurobridge.experiments.driver import run_with_store
-
-    run_with_store(EXPERIMENT, config, store)
-
-
-def prepare(config: RunConfig) -> None:
-    setup(config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ExperimentSpec", "EXPERIMENTS", "COMMON_OPTIONS", "run_experiment", "check_options", "options_help"]
+__all__ = ["ExperimentSpec", "EXPERIMENTS", "COMMON_OPTIONS", "check_options", "options_help"]
 
 COMMON_OPTIONS = {
     "jobs": ("count", "worker processes (0 = one per CPU core, up to 4)"),
@@ -38,11 +38,6 @@ class ExperimentSpec:
 
         extra = flow_method_names() if self.flows else ()
         return tuple(dict.fromkeys(self.methods + tuple(extra)))
-
-    def runner(self):
-        import importlib
-
-        return importlib.import_module(self.module).run
 
 
 _IMAGE_LABEL_METHODS = (
@@ -159,11 +154,3 @@ def check_options(name: str, options: dict) -> dict:
         elif not isinstance(value, str) or not value:
             raise ValueError(f"option {key} must be a non-empty string; got {value!r}")
     return options
-
-
-def __getattr__(name):
-    if name == "run_experiment":
-        from neurobridge.experiments.driver import run_experiment
-
-        return run_experiment
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ import numpy as np
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.units import Experiment
 
-__all__ = ["TEXT_IMAGE", "IMAGENET_FEATURES", "TextImageExperiment", "run", "prepare", "TEMPLATES"]
+__all__ = ["TEXT_IMAGE", "IMAGENET_FEATURES", "TextImageExperiment", "TEMPLATES"]
 
 TEMPLATES = (
     "a photo of a {}.", "a picture of the number {}.", "a handwritten digit {}.", "an image showing {}.",
@@ -144,13 +144,3 @@ class TextImageExperiment(Experiment):
 
 TEXT_IMAGE = TextImageExperiment("text-image")
 IMAGENET_FEATURES = TextImageExperiment("imagenet-features")
-
-
-def prepare(config: RunConfig) -> None:
-    (TEXT_IMAGE if config.experiment == "text-image" else IMAGENET_FEATURES).setup(config)
-
-
-def run(config: RunConfig, store) -> None:
-    from neurobridge.experiments.driver import run_with_store
-
-    run_with_store(TEXT_IMAGE if config.experiment == "text-image" else IMAGENET_FEATURES, config, store)
