@@ -27,7 +27,7 @@ Gaussian noise, conditioned on each source point, and returns the mean of ``n_sa
 point estimate of ``E[y | x]``, not a single stochastic draw).
 
 Objects compose: ``Aligner(coupling=BridgeOT(epsilon=1e-2), flow="small")``. The string form takes the coupling's
-parameters as keywords (``epsilon``, ``unbalanced``, ``metric``, ``cost_mode``, ``k``, ``temperature``,
+parameters as keywords (``epsilon``, ``unbalanced``, ``metric``, ``cost``, ``k``, ``temperature``,
 ``solver_kwargs``); a keyword the chosen coupling does not have is an error at ``fit``, never silently ignored.
 """
 from __future__ import annotations
@@ -43,8 +43,7 @@ __all__ = ["Aligner", "POINT_ESTIMATES"]
 
 POINT_ESTIMATES = ("auto", "map", "flow")
 
-_SHORTHAND = {"epsilon": "epsilon", "unbalanced": "unbalanced", "metric": "metric", "cost_mode": "cost", "k": "k",
-              "temperature": "temperature", "solver_kwargs": "solver_kwargs"}
+_SHORTHAND = ("epsilon", "unbalanced", "metric", "cost", "k", "temperature", "solver_kwargs")
 
 
 class Aligner(BaseEstimator):
@@ -54,8 +53,8 @@ class Aligner(BaseEstimator):
     ----------
     coupling : a name in :data:`neurobridge.couplings.METHODS` (see the module docstring) or a coupling-method
         object (``fit(x, y, bridges) -> Coupling``), e.g. ``BridgeOT(epsilon=1e-2)``.
-    epsilon, unbalanced, metric, cost_mode, k, temperature, solver_kwargs : shorthand for the named coupling's
-        parameters (``cost_mode`` is its ``cost``). ``None`` keeps the coupling's default: ``epsilon=1e-2`` (on
+    epsilon, unbalanced, metric, cost, k, temperature, solver_kwargs : shorthand for the named coupling's
+        parameters of the same names. ``None`` keeps the coupling's default: ``epsilon=1e-2`` (on
         digits 0.1 per minibatch blurred the plan to 64 % class agreement against 82 % at 1e-2),
         ``metric="cosine"``, ``cost="exact"``, the exemplar coupling's ``k=10``, ``temperature=0.1``, the soft-min
         cost's ``temperature=0.05``, ``solver_kwargs={"tol": 1e-4}``. Setting one the coupling does not have raises.
@@ -92,7 +91,7 @@ class Aligner(BaseEstimator):
         epsilon=None,
         unbalanced=None,
         metric=None,
-        cost_mode=None,
+        cost=None,
         k=None,
         temperature=None,
         solver_kwargs=None,
@@ -113,7 +112,7 @@ class Aligner(BaseEstimator):
         self.epsilon = epsilon
         self.unbalanced = unbalanced
         self.metric = metric
-        self.cost_mode = cost_mode
+        self.cost = cost
         self.k = k
         self.temperature = temperature
         self.solver_kwargs = solver_kwargs
@@ -145,10 +144,10 @@ class Aligner(BaseEstimator):
             valid = list(cls().get_params())
             params = {}
             for key, value in given.items():
-                if _SHORTHAND[key] not in valid:
+                if key not in valid:
                     raise ValueError(f"{key}={value!r} does not apply to coupling={self.coupling!r} (its parameters: "
                                      f"{', '.join(valid) or 'none'}); drop it")
-                params[_SHORTHAND[key]] = value
+                params[key] = value
             if "seed" in valid:
                 params["seed"] = self.seed
             return cls(**params)

@@ -79,7 +79,7 @@ def test_string_with_shorthand_and_object_give_the_same_fit():
 
     x, lx, y, ly, _ = clusters(n_per=20)
     bridges = Bridges.from_labels(lx, ly, 0.2, seed=0)
-    by_name = Aligner("bridge-ot", epsilon=0.05, cost_mode="softmin", temperature=0.2, seed=1, **TINY).fit(x, y, bridges)
+    by_name = Aligner("bridge-ot", epsilon=0.05, cost="softmin", temperature=0.2, seed=1, **TINY).fit(x, y, bridges)
     by_object = Aligner(BridgeOT(epsilon=0.05, cost="softmin", temperature=0.2), seed=1, **TINY).fit(x, y, bridges)
     assert by_name.coupling_method_.get_params() == by_object.coupling_method_.get_params()
     np.testing.assert_array_equal(by_name.coupling_.plan_numpy(), by_object.coupling_.plan_numpy())

@@ -213,16 +213,11 @@ def test_label_matched_auto_is_deterministic_under_its_seed():
 
 def test_bridge_ot_candidates_are_the_bridge_ot_method():
     from neurobridge.couplings.methods import BridgeOT
-    from neurobridge.couplings.methods.auto import BridgeCostCoupling, candidate_table
+    from neurobridge.couplings.methods.auto import candidate_table
 
     candidates = candidate_table()
     assert type(candidates["bridge-ot"]) is BridgeOT and candidates["bridge-ot"].cost == "exact"
     assert type(candidates["bridge-ot-softmin"]) is BridgeOT and candidates["bridge-ot-softmin"].cost == "softmin"
-    x, y, bridges = _linear_paired(80)
-    alias = BridgeCostCoupling("softmin", epsilon=0.05)
-    assert isinstance(alias, BridgeOT) and alias.mode == "softmin" and alias.get_params()["mode"] == "softmin"
-    np.testing.assert_array_equal(alias.fit(x, y, bridges).plan_numpy(),
-                                  BridgeOT(cost="softmin", epsilon=0.05).fit(x, y, bridges).plan_numpy())
 
 
 def test_bad_repeats_and_rule_are_named():

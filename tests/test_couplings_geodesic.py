@@ -103,8 +103,8 @@ def test_bad_parameters_are_named():
     x, y, _, bridges = _moons(60)
     with pytest.raises(CouplingError, match="k \\(neighbours"):
         GeodesicCoupling(k=0).fit(x, y, bridges)
-    with pytest.raises(CouplingError, match="mode"):
-        GeodesicCoupling(mode="max").fit(x, y, bridges)
+    with pytest.raises(CouplingError, match="cost"):
+        GeodesicCoupling(cost="max").fit(x, y, bridges)
     with pytest.raises(CouplingError, match="epsilon"):
         GeodesicCoupling(epsilon=-1).fit(x, y, bridges)
     with pytest.raises(CouplingError, match="penalty"):

@@ -84,7 +84,7 @@ from .map_refined import MapRefinedCoupling, RegressionMapCoupling
 from .relation import RelationCoupling
 from .self_training import RidgeCoupling, SelfTrainingCoupling, SelfTrainingKernelCoupling, barycentric_targets
 
-__all__ = ["AutoCoupling", "BridgeCostCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
+__all__ = ["AutoCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
            "RULES", "MIN_EVALUATIONS", "MAX_AUTO_REPEATS"]
 
 PAIRED_CANDIDATES = ("ridge", "self-training")
@@ -110,27 +110,6 @@ MIN_EVALUATIONS = 40
 """``repeats="auto"`` repeats the k-fold split until at least this many held-out bridges are scored per candidate."""
 MAX_AUTO_REPEATS = 5
 """The most repeats ``repeats="auto"`` takes (each repeat fits every candidate ``folds`` times)."""
-
-
-class BridgeCostCoupling(BridgeOT):
-    """:class:`~neurobridge.couplings.methods.BridgeOT` with its ``cost`` given first, as ``mode`` (``"exact"``: the
-    paper's min-plus, ``"softmin"``: its smooth variant). Kept so that earlier code importing it still runs; ``auto``
-    itself uses :class:`BridgeOT`."""
-
-    name = "bridge-cost"
-
-    def __init__(self, mode: str = "exact", *, metric: str = "cosine", temperature: float = 0.05, epsilon: float = 1e-2,
-                 unbalanced=None, solver_kwargs: dict | None = None):
-        super().__init__(epsilon=epsilon, unbalanced=unbalanced, metric=metric, cost=mode, temperature=temperature,
-                         solver_kwargs=solver_kwargs)
-
-    @property
-    def mode(self) -> str:
-        return self.cost
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        self.cost = value
 
 
 class SupervisedCandidate(CouplingMethod):

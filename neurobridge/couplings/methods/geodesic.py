@@ -8,7 +8,7 @@ et al. 2000) instead of the straight-line distance, so the unlabelled points sha
     A_{ik} = g_X(x_i, \tilde x_k) / \overline{g_X}, \qquad B_{kj} = g_Y(\tilde y_k, y_j) / \overline{g_Y}, \qquad
     C_{ij} = \min_k (A_{ik} + B_{kj})
 
-(min-plus, :func:`neurobridge.couplings.min_plus`; or the soft-min with ``mode="softmin"``). Only ``K`` shortest-path
+(min-plus, :func:`neurobridge.couplings.min_plus`; or the soft-min with ``cost="softmin"``). Only ``K`` shortest-path
 trees per pool are grown (Dijkstra from the exemplars): ``O(K (n log n + n k))``, then the usual ``n m K`` min-plus.
 Unreachable exemplars (a disconnected graph) get a finite penalty and a warning (see :mod:`neurobridge.couplings.graph`).
 """
@@ -75,7 +75,7 @@ class GeodesicCoupling(CouplingMethod):
     ----------
     k : neighbours per point in each pool's graph (default 10).
     metric : edge length, ``"cosine"`` (default) or ``"euclidean"``.
-    mode : ``"auto"`` (default: soft-min for paired bridges, where min-plus ties every pair that shares a nearest
+    cost : ``"auto"`` (default: soft-min for paired bridges, where min-plus ties every pair that shares a nearest
         exemplar; min-plus for label-matched ones), ``"exact"`` or ``"softmin"``.
     temperature : soft-min temperature on the mean-normalised sides.
     sides : ``"both"``, ``"source"`` or ``"target"``: which pools use graph distances.
@@ -86,11 +86,11 @@ class GeodesicCoupling(CouplingMethod):
     name = "geodesic"
     kind = "plan"
 
-    def __init__(self, k: int = 10, *, metric: str = "cosine", mode: str = "auto", temperature: float = 0.05, sides: str = "both",
+    def __init__(self, k: int = 10, *, metric: str = "cosine", cost: str = "auto", temperature: float = 0.05, sides: str = "both",
                  penalty: float = 2.0, epsilon: float = 1e-2, unbalanced=None, solver_kwargs: dict | None = None):
         self.k = k
         self.metric = metric
-        self.mode = mode
+        self.cost = cost
         self.temperature = temperature
         self.sides = sides
         self.penalty = penalty
@@ -99,10 +99,10 @@ class GeodesicCoupling(CouplingMethod):
         self.solver_kwargs = solver_kwargs
 
     def fit(self, x, y, bridges) -> Coupling:
-        if self.mode not in ("auto", "exact", "softmin"):
-            raise CouplingError(f"mode must be 'auto', 'exact' or 'softmin'; got {self.mode!r}")
+        if self.cost not in ("auto", "exact", "softmin"):
+            raise CouplingError(f"cost must be 'auto', 'exact' or 'softmin'; got {self.cost!r}")
         check_positive(self.epsilon, "epsilon")
-        mode = self.mode if self.mode != "auto" else ("softmin" if bridge_kind(bridges) == PAIRED else "exact")
+        mode = self.cost if self.cost != "auto" else ("softmin" if bridge_kind(bridges) == PAIRED else "exact")
         t0 = time.perf_counter()
         cost = geodesic_bridge_cost(x, y, bridges, k=self.k, metric=self.metric, mode=mode, temperature=self.temperature,
                                     sides=self.sides, penalty=self.penalty)
