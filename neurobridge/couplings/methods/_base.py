@@ -7,13 +7,17 @@
 This is ott-jax's problem/solver split and scikit-learn's estimator convention: hyper-parameters are the
 ``__init__`` keywords (stored unchanged under the same names), ``get_params``/``set_params`` read and write them,
 and validation happens in :meth:`fit`. A subclass sets ``name`` (its key in :data:`neurobridge.couplings.METHODS`)
-and implements :meth:`fit` (and :meth:`check_params`, which ``fit`` and the Aligner call before any computation).
+and implements :meth:`fit` (and :meth:`check_params`, which ``fit`` and the Aligner call before any computation);
+a ``fit`` that works on NumPy pools opens with :meth:`_prepare` (the parameter check, the pools as float64 arrays and
+the bridges checked against them).
 ``pin_bridges`` tells the Aligner whether sampled bridges may be pinned to their known partners (True for every
 method that proposes partners for all points; False for one that samples the bridges themselves).
 """
 from __future__ import annotations
 
 import inspect
+
+from ._support import check_bridges, pool_arrays
 
 __all__ = ["CouplingMethod"]
 
@@ -47,6 +51,13 @@ class CouplingMethod:
         """Validate the parameters; :meth:`fit` calls it first (and the Aligner before any training).
         Subclasses raise ``TypeError`` for a wrong type and ``CouplingError`` (a ``ValueError``) for a wrong value,
         naming the parameter."""
+
+    def _prepare(self, x, y, bridges):
+        """The common opening of ``fit``: :meth:`check_params`, then ``(X, Y, bridges)`` with ``x`` and ``y`` as
+        finite float64 arrays and ``bridges`` checked against their sizes (errors name the method)."""
+        self.check_params()
+        X, Y = pool_arrays(x, y)
+        return X, Y, check_bridges(bridges, len(X), len(Y), self.name)
 
     def fit(self, x, y, bridges):
         """Couple ``x`` (n x d_x) and ``y`` (m x d_y) through ``bridges``; return a :class:`Coupling`."""

@@ -122,8 +122,7 @@ class SupervisedCandidate(CouplingMethod):
     def fit(self, x, y, bridges) -> Coupling:
         from ..reference import supervised_only
 
-        X, Y = pool_arrays(x, y)
-        return supervised_only(check_bridges(bridges, len(X), len(Y), self.name))
+        return supervised_only(self._prepare(x, y, bridges)[2])
 
 
 def candidate_table(*, epsilon: float | None = None, seed: int = 0) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 from ..graph import knn_graph, label_spreading
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
-from ._support import check_bridges, check_positive, entropic_plan, pool_arrays
+from ._support import check_positive, entropic_plan
 
 __all__ = ["LabelSpreadingCoupling"]
 
@@ -44,10 +44,11 @@ class LabelSpreadingCoupling(CouplingMethod):
         self.unbalanced = unbalanced
         self.solver_kwargs = solver_kwargs
 
-    def fit(self, x, y, bridges) -> Coupling:
+    def check_params(self) -> None:
         check_positive(self.epsilon, "epsilon")
-        X, Y = pool_arrays(x, y)
-        bridges = check_bridges(bridges, len(X), len(Y), self.name)
+
+    def fit(self, x, y, bridges) -> Coupling:
+        X, Y, bridges = self._prepare(x, y, bridges)
         if bridges.labels is None:
             raise CouplingError("label-spreading needs a class label for each bridge; sample label-matched bridges "
                                 "(Bridges.sample(..., match='label')) or use another coupling for unlabelled pairs")

@@ -30,7 +30,7 @@ import torch
 
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
-from ._support import check_bridges, check_positive, entropic_plan, pool_arrays
+from ._support import check_positive, entropic_plan
 
 __all__ = ["MapRefinedCoupling", "RegressionMapCoupling", "BridgeRegression", "REGRESSORS"]
 
@@ -166,7 +166,7 @@ class MapRefinedCoupling(CouplingMethod):
         self.solver_kwargs = solver_kwargs
         self.seed = seed
 
-    def _check(self) -> None:
+    def check_params(self) -> None:
         if self.regressor not in REGRESSORS:
             raise CouplingError(f"regressor must be one of {REGRESSORS}; got {self.regressor!r}")
         check_positive(self.epsilon, "epsilon")
@@ -176,9 +176,7 @@ class MapRefinedCoupling(CouplingMethod):
             raise CouplingError(f"confidence must lie in [0, 1] (share of a row's mass); got {self.confidence!r}")
 
     def fit(self, x, y, bridges) -> Coupling:
-        self._check()
-        X, Y = pool_arrays(x, y)
-        bridges = check_bridges(bridges, len(X), len(Y), self.name)
+        X, Y, bridges = self._prepare(x, y, bridges)
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
         reg = BridgeRegression(self.regressor, alphas=self.alphas, n_components=self.n_components, seed=self.seed)
         src, tgt = si, ti
@@ -213,8 +211,7 @@ class RegressionMapCoupling(CouplingMethod):
         self.seed = seed
 
     def fit(self, x, y, bridges) -> Coupling:
-        X, Y = pool_arrays(x, y)
-        bridges = check_bridges(bridges, len(X), len(Y), self.name)
+        X, Y, bridges = self._prepare(x, y, bridges)
         reg = BridgeRegression(self.regressor, alphas=self.alphas, n_components=self.n_components, seed=self.seed)
         reg.fit(X, X[bridges.source_index], Y[bridges.target_index])
         mapped = reg.predict(X)

@@ -34,7 +34,7 @@ import torch
 
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
-from ._support import check_bridges, check_positive, entropic_plan, pool_arrays
+from ._support import check_positive, entropic_plan
 from .map_refined import REGRESSORS, BridgeRegression, RegressionMapCoupling, _sq_cost
 
 __all__ = ["SelfTrainingCoupling", "SelfTrainingKernelCoupling", "RidgeCoupling", "barycentric_targets"]
@@ -94,9 +94,7 @@ class SelfTrainingCoupling(CouplingMethod):
             raise CouplingError(f"rounds (self-training rounds) must be a non-negative integer; got {self.rounds!r}")
 
     def fit(self, x, y, bridges) -> Coupling:
-        self.check_params()
-        X, Y = pool_arrays(x, y)
-        bridges = check_bridges(bridges, len(X), len(Y), self.name)
+        X, Y, bridges = self._prepare(x, y, bridges)
         si, ti = np.asarray(bridges.source_index), np.asarray(bridges.target_index)
         reg = BridgeRegression(self.regressor, alphas=self.alphas, seed=self.seed).fit(X, X[si], Y[ti])
         history = [{"round": 0, "alpha": reg.alpha_, "value": float("nan"), "seconds": 0.0}]
