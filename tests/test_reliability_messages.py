@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurobridge.couplings.solvers import sinkhorn
+from neurobridge.couplings.sinkhorn import sinkhorn
 from neurobridge.datasets.manifests import DataError
 from neurobridge.datasets.mnist import read_idx
 

@@ -3,8 +3,8 @@
 A coupling method (``METHODS[name]``, e.g. :class:`BridgeOT`) holds its parameters and has
 ``fit(x, y, bridges) -> Coupling``; every :class:`Coupling` offers ``pair_sampler()`` with
 ``sample(batch_size, rng) -> (source_index, target_index)`` for the flow trainer. Layout: ``methods/`` (one module per
-method), ``cost`` and ``solvers`` (numerical kernels), ``sampling`` and ``exemplar`` (pair samplers), ``reference``
-(the reference couplings), ``result`` and ``errors`` (leaf types).
+method), ``cost``, ``sinkhorn`` and ``solvers`` (numerical kernels), ``sampling`` and ``exemplar`` (pair samplers),
+``reference`` (the reference couplings), ``result`` and ``errors`` (leaf types).
 """
 from .reference import fused_gromov_wasserstein, gromov_wasserstein, map_coupling, relative_coupling, supervised_only
 from .cost import BridgeCost, bridge_cost, class_min, distances, exemplar_cost, min_plus, soft_min_plus
@@ -43,7 +43,8 @@ from .sampling import (
     pairs_for_epoch,
     sample_pairs,
 )
-from .solvers import exact, marginal_residuals, pot_sinkhorn, sinkhorn, solve
+from .sinkhorn import sinkhorn
+from .solvers import exact, marginal_residuals, pot_sinkhorn, solve
 
 # User API. The numerical kernels (min_plus, soft_min_plus, class_min, distances, exemplar_cost,
 # marginal_residuals, pot_sinkhorn, nearest_exemplars) and the raw samplers stay importable from here for old code,

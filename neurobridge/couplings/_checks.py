@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 
 from .._validation import check_choice, check_integer, check_number, check_seed
-from .errors import CouplingError
+from .errors import ConvergenceError, CouplingError
 
 __all__ = ["as_tensor", "as_points", "as_cost", "as_weights", "check_epsilon", "check_tau", "check_on_fail", "check_number",
            "check_integer", "check_seed", "check_choice", "check_unbalanced", "check_pool", "warn_if_uniform"]
@@ -157,3 +158,25 @@ def warn_if_uniform(coupling, name: str = "epsilon", rtol: float = 1e-2) -> None
             return
     warnings.warn(f"{name}={coupling.epsilon!r} is so large that the plan is uniform (every source point coupled "
                   "alike to every target); lower it, e.g. 1e-2 on the mean-normalised bridge cost", UserWarning, stacklevel=3)
+
+
+def _fail(message: str, on_fail: str) -> None:
+    if on_fail == "raise":
+        raise ConvergenceError(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _positive(w: torch.Tensor, name: str) -> torch.Tensor:
+    if bool((w <= 0).any()):
+        raise CouplingError(f"{name} has {int((w <= 0).sum())} zero weights; drop those points before solving (Sinkhorn needs positive weights)")
+    return w
+
+
+def _check_mass(a: torch.Tensor, b: torch.Tensor, tau_a: float, tau_b: float) -> None:
+    if math.isinf(tau_a) and math.isinf(tau_b):
+        ma, mb = float(a.sum()), float(b.sum())
+        if abs(ma - mb) > 1e-6 * max(ma, mb):
+            raise CouplingError(
+                f"a sums to {ma:.6g} but b sums to {mb:.6g}; the balanced problem needs equal masses. "
+                "Normalise them or relax a marginal with tau_a / tau_b (unbalanced=(tau_a, tau_b))"
+            )
