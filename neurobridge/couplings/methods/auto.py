@@ -43,21 +43,11 @@ where label spreading collapses to 0.204 and is screened out), then supervised-o
 During validation each candidate's OT step is solved to a marginal error of 1e-3 in at most 3,000 iterations (the
 final fit uses the candidate as given).
 
-**Choice** (``rule="one-se"``, the default): the one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements
-of Statistical Learning*, 2nd ed., sec. 7.10): among the candidates whose mean score is within one standard error of
-the best mean, the earliest in ``candidates`` (the preference order) wins. The standard error of candidate ``c`` is
-that of its *paired* difference to the best candidate over the ``J`` scored folds, ``d_f = s_{best,f} - s_{c,f}``,
-with Nadeau & Bengio's correction for the overlap of training sets across (repeated) folds (Machine Learning 52, 2003):
-
-.. math::
-    \mathrm{SE}_c = \mathrm{sd}(d_1, \dots, d_J) \sqrt{1/J + n_\mathrm{test}/n_\mathrm{train}},
-    \qquad n_\mathrm{test}/n_\mathrm{train} = 1/(k - 1),
-
-and the tie margin is ``max(tolerance, SE_c)`` (with ``J < 2`` the difference has no standard error and the
-preferred candidate stays). ``rule="tolerance"`` is the earlier rule: the margin is ``tolerance`` alone. The winner is
-fitted once on all bridges and its Coupling returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "se",
-"gap", "margin", "scores", "held_out", "seconds", "chosen"}}`` (``gap``: best mean minus this mean; ``held_out``:
-scored held-out bridges summed over folds) and ``log["selected"]`` = the winner's name. This is scikit-learn's habit of
+**Choice**: the one-standard-error rule (``rule="one-se"``, the default) or a fixed margin (``rule="tolerance"``),
+as :mod:`neurobridge.couplings.methods.selection` states. The winner is fitted once on all bridges and its Coupling
+returned, with ``log["selection"]`` = ``{candidate: {"mean", "sd", "se", "gap", "margin", "scores", "held_out",
+"seconds", "chosen"}}`` (``gap``: best mean minus this mean; ``held_out``: scored held-out bridges summed over folds)
+and ``log["selected"]`` = the winner's name. This is scikit-learn's habit of
 choosing defaults by validation (``RidgeCV``, ``GridSearchCV``) applied to the coupling.
 """
 from __future__ import annotations
@@ -82,6 +72,7 @@ from .geodesic import GeodesicCoupling
 from .label_spreading import LabelSpreadingCoupling
 from .map_refined import MapRefinedCoupling, RegressionMapCoupling
 from .relation import RelationCoupling
+from .selection import RULES, choose
 from .self_training import RidgeCoupling, SelfTrainingCoupling, SelfTrainingKernelCoupling, barycentric_targets
 
 __all__ = ["AutoCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
@@ -104,7 +95,6 @@ where its plan was the worse one: 0.810 against 0.921 class agreement), and took
 OT problem that, unlike label-spreading's and bridge-OT's on label codes, has no repeated columns to merge)."""
 
 
-RULES = ("one-se", "tolerance")
 LABEL_SCORES = ("readout", "readout-flow", "class_agreement")
 MIN_EVALUATIONS = 40
 """``repeats="auto"`` repeats the k-fold split until at least this many held-out bridges are scored per candidate."""
@@ -504,25 +494,8 @@ class AutoCoupling(CouplingMethod):
         return float(np.mean(np.where(ok, same / np.where(ok, mass, 1.0), 0.0)))
 
     def _choose(self, candidates: dict, scores: dict, errors: dict, folds: int) -> tuple[str, dict]:
-        """The winner and each candidate's ``mean``, ``gap``, ``se`` and ``margin`` (see the module docstring)."""
-        valid = [name for name in candidates if name not in errors and scores[name]]
-        if not valid:
-            raise CouplingError(f"auto: every candidate failed during validation: {errors}")
-        S = np.array([scores[name] for name in valid], dtype=np.float64)
-        means = S.mean(1)
-        best = int(np.argmax(means))
-        J = S.shape[1]
-        diff = S[best][None, :] - S
-        if J >= 2:
-            se = diff.std(1, ddof=1) * math.sqrt(1.0 / J + 1.0 / max(folds - 1, 1))
-        else:
-            se = np.where(np.arange(len(valid)) == best, 0.0, np.inf)
-        margin = np.full(len(valid), float(self.tolerance)) if self.rule == "tolerance" else np.maximum(float(self.tolerance), se)
-        gap = means[best] - means
-        stats = {name: {"mean": float(means[i]), "gap": float(gap[i]), "se": float(se[i]), "margin": float(margin[i])}
-                 for i, name in enumerate(valid)}
-        chosen = next(name for i, name in enumerate(valid) if gap[i] <= margin[i])
-        return chosen, stats
+        """The winner and each candidate's ``mean``, ``gap``, ``se`` and ``margin`` (:func:`.selection.choose`)."""
+        return choose(list(candidates), scores, errors, folds, rule=self.rule, tolerance=self.tolerance)
 
     def fit(self, x, y, bridges) -> Coupling:
         if not isinstance(self.share_graphs, (bool, np.bool_)):
