@@ -386,7 +386,7 @@ class PredictivityBenchmark:
     def ceiling(self):
         """The internal-consistency ceiling of the trials (a :class:`neurobridge.evaluate.CeilingResult`)."""
         if self._ceiling is None:
-            from neurobridge.evaluate.predictivity import internal_consistency
+            from neurobridge.evaluate.ceiling import internal_consistency
 
             self._ceiling = internal_consistency(self.neural_assembly())
         return self._ceiling
@@ -529,7 +529,8 @@ class PredictivityBenchmark:
         return list(layers)
 
     def _score(self, activations: xr.DataArray, stimuli, layer) -> BenchmarkResult:
-        from neurobridge.evaluate.predictivity import internal_consistency, neural_predictivity
+        from neurobridge.evaluate.ceiling import internal_consistency
+        from neurobridge.evaluate.predictivity import neural_predictivity
 
         neural, ceiling = self.neural_assembly(), self.ceiling
         if stimuli is not None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from neurobridge._lazy import lazy_names
 
 _NAMES = {
-    "internal_consistency": "predictivity",
+    "internal_consistency": "ceiling",
     "neural_predictivity": "predictivity",
     "neural_predictivity_by_region": "predictivity",
     "PredictivityResult": "predictivity",
-    "CeilingResult": "predictivity",
+    "CeilingResult": "ceiling",
     "linear_probe_readout": "readout",
     "LinearProbe": "readout",
     "PrototypeReadout": "readout",
