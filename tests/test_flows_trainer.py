@@ -145,7 +145,7 @@ def test_config_checks_name_the_argument():
 
 @pytest.mark.parametrize("max_norm", [1e-3, 1.0, 1e6])
 def test_clip_grad_norm_equals_torch_clip_grad_norm_bit_for_bit(max_norm):
-    from neurobridge.flows.trainer import clip_grad_norm
+    from neurobridge.flows.optim import clip_grad_norm
 
     g = torch.Generator().manual_seed(0)
     ours, theirs = build_velocity("mlp", 5, 3, width=16, depth=2, seed=0), build_velocity("mlp", 5, 3, width=16, depth=2, seed=0)

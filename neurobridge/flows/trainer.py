@@ -5,17 +5,18 @@ generator), draw the path noise (torch generator), take an Adam/AdamW step on th
 :class:`~neurobridge.flows.matcher.FlowMatcher` with gradient-norm clipping, step the learning-rate schedule
 (linear warm-up, then cosine decay to ``min_lr_ratio * lr``; Loshchilov & Hutter 2017), and update the EMA weights.
 
-Speed: Adam/AdamW use PyTorch's fused implementation on the CPU and CUDA where available, and the loop never
-synchronises with the device inside a step. Losses are kept as device scalars and read every ``log_every`` steps
-(progress bar, history, non-finite check naming the exact step). A step of a small network on a CPU costs a few
-milliseconds, so the loop avoids per-step Python work that changes no number: no autocast context when training in
-fp32, gradients released by ``p.grad = None`` (what ``zero_grad(set_to_none=True)`` does), gradient clipping by
-:func:`clip_grad_norm` (the same multi-tensor operations as :func:`torch.nn.utils.clip_grad_norm_`, without its
-per-call regrouping), the fused Adam kernels called on the optimizer's own state (:class:`_FusedAdamStep`), and, on a
-CPU, the sampler's index range checked by ``index_select`` itself (the named error of
-:func:`~neurobridge.flows.pairs.check_pair_indices` on a refusal). ``tests/test_flows_trainer.py`` checks that the
-weights, losses and optimizer state equal a plain PyTorch loop's bit for bit; ``benchmarks/bench_flow_step.py``
-measures the saving.
+Speed: Adam/AdamW use PyTorch's fused implementation on the CPU and CUDA where available (the optimiser, its step
+and the gradient clipping, the code that touches torch internals, are in :mod:`neurobridge.flows.optim`), and the
+loop never synchronises with the device inside a step. Losses are kept as device scalars and read every
+``log_every`` steps (progress bar, history, non-finite check naming the exact step). A step of a small network on a
+CPU costs a few milliseconds, so the loop avoids per-step Python work that changes no number: no autocast context
+when training in fp32, gradients released by ``p.grad = None`` (what ``zero_grad(set_to_none=True)`` does), gradient
+clipping by :func:`~neurobridge.flows.optim.clip_grad_norm` (the same multi-tensor operations as
+:func:`torch.nn.utils.clip_grad_norm_`, without its per-call regrouping), the fused Adam kernels called on the
+optimizer's own state (:class:`~neurobridge.flows.optim.FusedAdamStep`), and, on a CPU, the sampler's index range
+checked by ``index_select`` itself (the named error of :func:`~neurobridge.flows.pairs.check_pair_indices` on a
+refusal). ``tests/test_flows_trainer.py`` checks that the weights, losses and optimizer state equal a plain PyTorch
+loop's bit for bit; ``benchmarks/bench_flow_step.py`` measures the saving.
 
 Reproducibility: all randomness comes from one :class:`torch.Generator` and one :class:`numpy.random.Generator`
 seeded from ``seed``. A checkpoint holds the network, optimiser, schedule, EMA, gradient scaler, both generators'
@@ -39,9 +40,10 @@ from .._validation import check_float, check_int, check_seed
 from .checkpoint import CHECKPOINT_NAME, atomic_save, check_checkpoint_dir, read_checkpoint
 from .distributed import DistributedContext, all_reduce_mean, current_context, shard_bounds
 from .matcher import FlowMatcher
+from .optim import FusedAdamStep, clip_grad_norm, make_optimizer
 from .pairs import PairSampler, check_pair_indices
 
-__all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "WarmupCosine", "clip_grad_norm"]
+__all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "WarmupCosine"]
 
 CHECKPOINT_FORMAT = "neurobridge.flows.checkpoint/1"
 _RESUME_FREE_KEYS = {"progress", "checkpoint_every", "log_every"}
@@ -156,103 +158,6 @@ def _amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
 
-def _make_optimizer(config: TrainConfig, params, device: torch.device) -> torch.optim.Optimizer:
-    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    params = list(params)
-    kwargs = dict(lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-    if device.type in ("cpu", "cuda"):
-        try:
-            return cls(params, fused=True, **kwargs)
-        except (RuntimeError, ValueError):
-            pass
-    return cls(params, **kwargs)
-
-
-def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
-    """Scale the gradients of ``params`` in place by ``min(1, max_norm / (||g|| + 1e-6))``, ``||g||`` the 2-norm of
-    all gradients together (Pascanu et al. 2013), exactly as :func:`torch.nn.utils.clip_grad_norm_` does.
-
-    On CPU or CUDA tensors of one device and dtype this runs the multi-tensor (``foreach``) operations that
-    ``clip_grad_norm_`` runs there (``_foreach_norm``, the norm of the stacked norms, ``_foreach_mul_``) without its
-    per-call grouping; anything else goes through ``clip_grad_norm_`` itself. Parameters without a gradient are
-    skipped.
-    """
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    first = grads[0]
-    if first.device.type not in ("cpu", "cuda") or any(
-        g.device != first.device or g.dtype != first.dtype or type(g) is not torch.Tensor or g.is_sparse for g in grads
-    ):
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-        return
-    with torch.no_grad():
-        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-        torch._foreach_mul_(grads, torch.clamp(float(max_norm) / (total + 1e-6), max=1.0))
-
-
-def _step_hooks(optimizer: torch.optim.Optimizer) -> list | None:
-    """The optimizer's own and the global step hooks (dicts), or None where this torch version keeps them elsewhere."""
-    from torch.optim import optimizer as module
-
-    hooks = [getattr(optimizer, "_optimizer_step_pre_hooks", None), getattr(optimizer, "_optimizer_step_post_hooks", None),
-             getattr(module, "_global_optimizer_pre_hooks", None), getattr(module, "_global_optimizer_post_hooks", None)]
-    return None if any(h is None for h in hooks) else hooks
-
-
-class _FusedAdamStep:
-    """``optimizer.step()`` of a fused Adam/AdamW (one parameter group, no amsgrad/maximize/capturable, no step
-    hooks) as the two kernels that step runs, ``_foreach_add_`` on the step counts and ``_fused_adam_`` (or
-    ``_fused_adamw_``), on the optimizer's own state, without the per-call Python around them (hooks, profiler
-    record, regrouping: about 0.3 ms of a 3.5 ms step of the digits flow on this CPU). The first step (which creates
-    the state) and every optimizer this does not cover go through ``optimizer.step()`` itself;
-    ``tests/test_flows_trainer.py`` checks the weights and the checkpointed state agree bit for bit."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer):
-        self.optimizer = optimizer
-        self.kernel = self._kernel(optimizer)
-
-    @staticmethod
-    def _kernel(optimizer):
-        if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW) or len(optimizer.param_groups) != 1:
-            return None
-        group = optimizer.param_groups[0]
-        if not group.get("fused") or any(group.get(k) for k in ("amsgrad", "maximize", "capturable", "differentiable")):
-            return None
-        if _step_hooks(optimizer) is None:
-            return None
-        kernel = getattr(torch, "_fused_adamw_" if group.get("decoupled_weight_decay") else "_fused_adam_", None)
-        try:  # the kernel's keywords as this torch version's Adam calls them; a mismatch keeps optimizer.step()
-            device = group["params"][0].device
-            probe = [torch.zeros(1, device=device) for _ in range(4)]
-            kernel([probe[0]], [probe[1]], [probe[2]], [probe[3]], [], [torch.ones((), device=device)], amsgrad=False, lr=0.0,
-                   beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, maximize=False, grad_scale=None, found_inf=None)
-        except (TypeError, RuntimeError):
-            return None
-        return kernel
-
-    def __call__(self) -> None:
-        optimizer = self.optimizer
-        if self.kernel is None or any(len(h) for h in _step_hooks(optimizer)):
-            optimizer.step()
-            return
-        group, state = optimizer.param_groups[0], optimizer.state
-        params = [p for p in group["params"] if p.grad is not None]
-        if not params:
-            return
-        if any(len(state[p]) == 0 for p in params):
-            optimizer.step()
-            return
-        beta1, beta2 = group["betas"]
-        with torch.no_grad():
-            steps = [state[p]["step"] for p in params]
-            torch._foreach_add_(steps, 1)
-            self.kernel(params, [p.grad for p in params], [state[p]["exp_avg"] for p in params],
-                        [state[p]["exp_avg_sq"] for p in params], [], steps, amsgrad=False, lr=group["lr"], beta1=beta1,
-                        beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
-                        grad_scale=None, found_inf=None)
-
-
 @dataclass
 class _EarlyStopping:
     best: float = math.inf
@@ -309,11 +214,11 @@ class Trainer:
         self.y_pool = y_pool.to(self.device, torch.float32)
         self.d_y = self.y_pool.shape[1]
         self.amp_dtype = _amp_dtype(self.config.precision, self.device)
-        self.optimizer = _make_optimizer(self.config, self.network.parameters(), self.device)
+        self.optimizer = make_optimizer(self.config, self.network.parameters(), self.device)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, WarmupCosine(self.config.steps, self.config.warmup_steps, self.config.min_lr_ratio)
         )
-        self._optimizer_step = _FusedAdamStep(self.optimizer)
+        self._optimizer_step = FusedAdamStep(self.optimizer)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.ema = (
             AveragedModel(self.network, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=False)
