@@ -23,8 +23,8 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-from _memory import PeakRSS  # noqa: E402
 import torch  # noqa: E402
+from _memory import PeakRSS  # noqa: E402
 
 from neurobridge.couplings import bridge_cost, min_plus  # noqa: E402
 from neurobridge.couplings.cost import exemplar_cost  # noqa: E402

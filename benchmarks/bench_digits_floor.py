@@ -49,9 +49,11 @@ def unit_seconds(experiment, context, settings, method: str, fraction: float, se
     fit_s = eval_s = 0.0
     for task, source, target, task_bridges in experiment.tasks(context, method, bridges):
         built = build_method(method, seed=seed, device="cpu", flow=settings.get("flow"), models=settings.get("models"))
-        seconds, fitted = cpu_seconds(lambda: built.fit(source, target, task_bridges))
+        seconds, fitted = cpu_seconds(lambda built=built, source=source, target=target, task_bridges=task_bridges:
+                                      built.fit(source, target, task_bridges))
         fit_s += seconds
-        seconds, _ = cpu_seconds(lambda: experiment.evaluate(context, task, fitted, bridges, Unit(method, fraction, seed)))
+        seconds, _ = cpu_seconds(lambda task=task, fitted=fitted:
+                                 experiment.evaluate(context, task, fitted, bridges, Unit(method, fraction, seed)))
         eval_s += seconds
     return fit_s, eval_s
 

@@ -18,8 +18,8 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-from _memory import PeakRSS  # noqa: E402
 import torch  # noqa: E402
+from _memory import PeakRSS  # noqa: E402
 
 from neurobridge.bridges import Bridges  # noqa: E402
 from neurobridge.couplings import ExemplarSampler, match_accuracy, pairs_for_epoch  # noqa: E402

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from neurobridge.flows import FixedPairs, Trainer, TrainConfig, build_velocity
+from neurobridge.flows import FixedPairs, TrainConfig, Trainer, build_velocity
 from neurobridge.flows.trainer import _amp_dtype
 
 
@@ -70,7 +70,8 @@ def main():
     x = torch.randn(args.n, args.d, generator=g).to(device)
     y = torch.randn(args.n, args.d, generator=g).to(device)
     dtype = _amp_dtype(args.precision, device)
-    fresh = lambda: build_velocity(args.network, args.d, args.d, seed=0).to(device)
+    def fresh():
+        return build_velocity(args.network, args.d, args.d, seed=0).to(device)
     n_params = sum(p.numel() for p in fresh().parameters())
     bare_loop(fresh(), x, y, steps=10, batch_size=args.batch_size, dtype=dtype)
     bare, mine = [], []

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from neurobridge.flows import FixedPairs, FlowMatcher, Trainer, TrainConfig, WarmupCosine, build_velocity
+from neurobridge.flows import FixedPairs, FlowMatcher, TrainConfig, Trainer, WarmupCosine, build_velocity
 
 
 def _clock():
@@ -74,7 +74,8 @@ def main():
     x, y = torch.randn(args.n, args.d, generator=g), torch.randn(args.n, args.d, generator=g)
     warm = 10
     lr = 1e-3
-    fresh = lambda: build_velocity(args.network, args.d, args.d, seed=0)
+    def fresh():
+        return build_velocity(args.network, args.d, args.d, seed=0)
     n_params = sum(p.numel() for p in fresh().parameters())
     reference_loop(fresh(), x, y, steps=warm, batch_size=args.batch_size, lr=lr, fused=False)
     times = {"plain": [], "plain+fused": [], "trainer": []}

@@ -45,7 +45,8 @@ def digits(names, seed=0):
 
     data = load_data(0)
     tr, ytr, te, yte = data.unimodal_images, data.unimodal_labels, data.test_images, data.test_labels
-    flat = lambda a: a.reshape(len(a), -1)
+    def flat(a):
+        return a.reshape(len(a), -1)
     print(f"digits: {len(tr)} training images (no labels to the image models), {len(te)} test images")
     print(f"  pixels (64-d) probe: {probe(flat(tr), ytr, flat(te), yte):.4f}")
     pca = PCA(8, random_state=0).fit(flat(tr))
@@ -60,8 +61,8 @@ def digits(names, seed=0):
 
 
 def mnist(n_train):
-    from neurobridge.datasets import load
     from neurobridge.assemblies import unflatten_pixels
+    from neurobridge.datasets import load
     from neurobridge.models.vae import train_image_vae
 
     train, test = load("mnist", split="train"), load("mnist", split="test")

@@ -38,8 +38,8 @@ METHODS = ("auto", "label-spreading", "bridge-ot")
 def worker(fractions, directions, plans_dir: Path) -> list[dict]:
     """Fit every method on every problem in this process; plans go to ``plans_dir`` (``.npy``), rows are returned."""
     import torch
-
     from bench_auto_selection import unit_problem
+
     from neurobridge.couplings.methods import METHODS as TABLE
     from neurobridge.experiments import digits
     from neurobridge.experiments.config import RunConfig

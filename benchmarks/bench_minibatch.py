@@ -85,9 +85,9 @@ def main():
     p.add_argument("--unit", action="store_true", help="also time one digits unit's flow fits against bridge-ot")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    from neurobridge.bridges import Bridges
-
     import ot  # noqa: F401  (imported before timing: the first emd call would otherwise pay for it)
+
+    from neurobridge.bridges import Bridges
 
     print(f"load average at start: {os.getloadavg()}; torch threads {torch.get_num_threads()}; {args.steps} steps of {args.batch} pairs")
     x, lx, y, ly = spaces()

@@ -194,9 +194,9 @@ def run_heldout(seed: int, n_pool: int = 2000, n_new: int = 500) -> dict:
     """``mnist-heldout``: the ``mnist-paired`` construction on ``n_pool + n_new`` images; the Aligner and the maps are
     fitted on the pools (``n_pool`` images, 5 % paired bridges), then ``transform`` the ``n_new`` images it never saw.
     Metrics on the new images: partner retrieval and label agreement among the ``n_new`` new targets."""
-    import neurobridge as nb
     from sklearn.decomposition import PCA
 
+    import neurobridge as nb
     from neurobridge.baselines import RegressionMap
 
     imgs = nb.load("mnist", split="train", n=n_pool + n_new, seed=0)
@@ -209,7 +209,6 @@ def run_heldout(seed: int, n_pool: int = 2000, n_new: int = 500) -> dict:
     x, x_new = pca_fit.transform(pixels[pool]), pca_fit.transform(pixels[new])
     shuffle = rng.permutation(n_pool)
     y, y_new = features[pool][shuffle], features[new]
-    partner = np.argsort(shuffle)
     stim = np.array([f"s{i}" for i in range(n_pool)])
     sampled = Bridges.sample(stim, stim[shuffle], fraction=0.05, match="stimulus_id", seed=seed)
     bridges = Bridges.from_indices(sampled.source_index, sampled.target_index, labels[pool][sampled.source_index], n_source=n_pool,

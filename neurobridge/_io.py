@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["atomic_write", "read_torch", "CorruptFileError", "UntrustedFileError", "trust_problems", "check_trusted"]
 
@@ -118,6 +118,6 @@ def check_trusted(path: str | os.PathLike, root: str | os.PathLike, *, what: str
     if problems:
         raise UntrustedFileError(
             f"refusing to load the {what} {path}: " + "; ".join(problems) + ". Someone else could have replaced it. "
-            f"Make the folder and file yours and not writable by others (chown, chmod o-w), or point NEUROBRIDGE_HOME "
-            f"at a private folder"
+            "Make the folder and file yours and not writable by others (chown, chmod o-w), or point NEUROBRIDGE_HOME "
+            "at a private folder"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -100,7 +100,7 @@ def record_activations(
         dims=(PRESENTATION, NEUROID),
         coords={
             **{k: (PRESENTATION, v) for k, v in coords.items()},
-            "neuroid_id": (NEUROID, np.array([f"{l}.{u}" for l, u in zip(layer_coord, unit_coord)])),
+            "neuroid_id": (NEUROID, np.array([f"{name}.{u}" for name, u in zip(layer_coord, unit_coord)])),
             "layer": (NEUROID, layer_coord),
             "unit": (NEUROID, unit_coord),
         },

@@ -198,7 +198,7 @@ class Aligner(BaseEstimator):
                 raise ValueError(f"bridges were sampled from a {side} of {expected} points but fit got {actual}; pass the same pools")
         return bridges
 
-    def fit(self, source, target, bridges) -> "Aligner":
+    def fit(self, source, target, bridges) -> Aligner:
         """Couple ``source`` (n x d_x) and ``target`` (m x d_y) through ``bridges``, then train the flow.
 
         ``source``/``target`` are assemblies or arrays; ``bridges`` is a :class:`~neurobridge.bridges.Bridges` whose
@@ -326,7 +326,7 @@ class Aligner(BaseEstimator):
         return save(self, path)
 
     @classmethod
-    def load(cls, path, *, map_location="cpu", check_version: bool = True) -> "Aligner":
+    def load(cls, path, *, map_location="cpu", check_version: bool = True) -> Aligner:
         """Read an Aligner written by :meth:`save`, refusing another file format or neurobridge version.
 
         **This unpickles the file: load only files you trust** (:func:`neurobridge.persistence.load`)."""

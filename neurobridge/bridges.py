@@ -183,7 +183,7 @@ class Bridges:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_indices(cls, source_index, target_index, labels=None, *, n_source=None, n_target=None, match: str = "index") -> "Bridges":
+    def from_indices(cls, source_index, target_index, labels=None, *, n_source=None, n_target=None, match: str = "index") -> Bridges:
         """Bridges given directly as positions (``source_index[k]`` pairs with ``target_index[k]``)."""
         si = _as_1d(source_index, "source_index")
         ti = _as_1d(target_index, "target_index")
@@ -194,7 +194,7 @@ class Bridges:
         return cls(si, ti, lab, match, counts, n_source=n_source, n_target=n_target)
 
     @classmethod
-    def from_labels(cls, source_labels, target_labels, fraction: float | None = None, *, count: int | None = None, seed: int = 0, min_per_class: int = 1) -> "Bridges":
+    def from_labels(cls, source_labels, target_labels, fraction: float | None = None, *, count: int | None = None, seed: int = 0, min_per_class: int = 1) -> Bridges:
         """Label-matched bridges from plain label arrays (one label per source / target point)."""
         return cls.sample(
             _as_1d(source_labels, "source_labels"), _as_1d(target_labels, "target_labels"), fraction, "label", seed,
@@ -213,7 +213,7 @@ class Bridges:
         count: int | None = None,
         stratify_by: str | None = "auto",
         min_per_class: int = 1,
-    ) -> "Bridges":
+    ) -> Bridges:
         """Draw bridges between two assemblies (or 1-D id / label arrays).
 
         Parameters

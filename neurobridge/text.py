@@ -6,8 +6,8 @@ Embeddings are L2-normalised: all-MiniLM-L6-v2 is trained for cosine similarity 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import xarray as xr

@@ -82,6 +82,7 @@ def _split_by_neuroid(raw, neuroid_ids):
 def _read(path):
     """``read_netcdf``, tolerating files whose ``coordinates`` attribute old xarray cannot decode."""
     import xarray as xr
+
     from neurobridge.assemblies import AssemblyError, read_netcdf, validate
 
     try:

@@ -78,7 +78,8 @@ def test_auto_is_deterministic():
     x, y, bridges = _linear_paired(200, seed=2)
     a = AutoCoupling(["map-refined", "bridge-ot-softmin"], validation_size=120, seed=5).fit(x, y, bridges)
     b = AutoCoupling(["map-refined", "bridge-ot-softmin"], validation_size=120, seed=5).fit(x, y, bridges)
-    strip = lambda sel: {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in sel.items()}
+    def strip(sel):
+        return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in sel.items()}
     assert strip(a.log["selection"]) == strip(b.log["selection"])
     np.testing.assert_array_equal(a.plan_numpy(), b.plan_numpy())
 
@@ -142,7 +143,8 @@ def _blobs(n=90, count=30, seed=0):
 
 def test_one_se_rule_keeps_the_preferred_candidate_when_the_better_mean_is_within_noise():
     x, y, lx, ly, bridges = _blobs()
-    make = lambda: {"preferred": _OraclePlan(lx, ly, [0.3]), "noisy": _OraclePlan(lx, ly, [1.0, 0.0])}
+    def make():
+        return {"preferred": _OraclePlan(lx, ly, [0.3]), "noisy": _OraclePlan(lx, ly, [1.0, 0.0])}
     coupling = AutoCoupling(make(), folds=3, label_score="class_agreement").fit(x, y, bridges)
     row = coupling.log["selection"]["preferred"]
     assert coupling.log["selected"] == "preferred" and coupling.log["rule"] == "one-se"
@@ -204,7 +206,8 @@ def test_label_matched_auto_is_deterministic_under_its_seed():
     x, y, lx, ly, bridges = _blobs(count=12)
     names = ["bridge-ot", "supervised"]
     runs = [AutoCoupling(names, seed=s).fit(x, y, bridges) for s in (3, 3, 4)]
-    strip = lambda c: {n: (r["scores"], r["se"], r["chosen"]) for n, r in c.log["selection"].items()}
+    def strip(c):
+        return {n: (r["scores"], r["se"], r["chosen"]) for n, r in c.log["selection"].items()}
     assert strip(runs[0]) == strip(runs[1])
     np.testing.assert_array_equal(runs[0].plan_numpy(), runs[1].plan_numpy())
     assert runs[0].log["repeats"] == 4  # 12 scored held-out bridges per split: 4 repeats reach 40
@@ -236,7 +239,8 @@ def test_shared_graphs_give_the_same_choice_scores_and_plan_as_recomputing_them(
     kwargs = dict(folds=3, repeats=1, rule="tolerance", tolerance=0.0)
     plain = AutoCoupling(names, share_graphs=False, **kwargs).fit(x, y, bridges)
     shared = AutoCoupling(names, **kwargs).fit(x, y, bridges)
-    strip = lambda c: {n: (r["scores"], r["held_out"], r["chosen"]) for n, r in c.log["selection"].items()}
+    def strip(c):
+        return {n: (r["scores"], r["held_out"], r["chosen"]) for n, r in c.log["selection"].items()}
     assert strip(shared) == strip(plain) and shared.log["selected"] == plain.log["selected"]
     np.testing.assert_allclose(shared.plan_numpy(), plain.plan_numpy(), rtol=1e-12, atol=0)
     assert "graph_builds" not in plain.log

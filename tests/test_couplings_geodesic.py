@@ -1,5 +1,4 @@
 """The k-NN graph, geodesic bridge cost and label-spreading coupling (issue 11, Deliver 2 and 7)."""
-import warnings
 
 import numpy as np
 import pytest
@@ -7,7 +6,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_moons
 
 from neurobridge.bridges import Bridges
-from neurobridge.couplings import CouplingError, bridge_cost, min_plus, plan_match_accuracy, solve
+from neurobridge.couplings import CouplingError, bridge_cost, plan_match_accuracy, solve
 from neurobridge.couplings.graph import DisconnectedGraphWarning, geodesic_distances, knn_graph, label_spreading
 from neurobridge.couplings.methods import METHODS, GeodesicCoupling, LabelSpreadingCoupling
 from neurobridge.couplings.methods.geodesic import geodesic_bridge_cost

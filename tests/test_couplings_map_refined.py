@@ -83,10 +83,10 @@ def test_relation_cost_recovers_more_partners_than_chance_and_is_guided():
 
 
 def test_relation_js_cost_matches_a_direct_computation():
+    import torch
     from scipy.spatial.distance import jensenshannon
 
     from neurobridge.couplings.methods.relation import _relations, relation_cost
-    import torch
 
     x, y, partner, bridges = _paired(n=40, fraction=0.2)
     C = relation_cost(x, y, bridges, temperature=0.2).numpy()

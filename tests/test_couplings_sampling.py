@@ -143,9 +143,8 @@ def test_sampler_errors(call, match):
 @pytest.mark.parametrize("sampler_kind", ["plan", "exemplar"])
 def test_resumed_flow_with_an_epoch_sampler_is_bit_identical(tmp_path, sampler_kind):
     """Samplers that keep a position in a pass over the rows checkpoint it, so resuming changes nothing."""
-    from neurobridge.couplings import PinnedBridges
     from neurobridge.bridges import Bridges
-    from neurobridge.couplings import ExemplarSampler, PlanSampler
+    from neurobridge.couplings import ExemplarSampler, PinnedBridges, PlanSampler
     from neurobridge.flows import ConditionalFlow
 
     rng = np.random.default_rng(0)

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from neurobridge.experiments.config import RunConfig
-from neurobridge.experiments.driver import UnitsFailed
-from neurobridge.experiments.driver import run_experiment
+from neurobridge.experiments.driver import UnitsFailed, run_experiment
 from neurobridge.experiments.results import ResultStore, SettingsMismatch, format_summary, unit_key
 
 
@@ -255,8 +254,15 @@ def test_every_method_sees_the_same_bridges(tmp_path, monkeypatch, short_flows):
 
 
 def test_method_table_builds_every_kind_and_rejects_unknown_names():
-    from neurobridge.experiments.methods import (EndToEndMethod, FlowMethod, MapMethod, ReferenceMethod, build_method,
-                                                 flow_method_names, method_kind)
+    from neurobridge.experiments.methods import (
+        EndToEndMethod,
+        FlowMethod,
+        MapMethod,
+        ReferenceMethod,
+        build_method,
+        flow_method_names,
+        method_kind,
+    )
 
     assert isinstance(build_method("bridge-ot"), FlowMethod) and build_method("supervised-flow").coupling == "supervised"
     assert isinstance(build_method("ridge"), MapMethod) and isinstance(build_method("e2e-cnn"), EndToEndMethod)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurobridge.flows import FixedPairs, NonFiniteLossError, Trainer, TrainConfig, WarmupCosine, build_velocity
+from neurobridge.flows import FixedPairs, NonFiniteLossError, TrainConfig, Trainer, WarmupCosine, build_velocity
 from neurobridge.flows.checkpoint import read_checkpoint
 
 

@@ -66,7 +66,7 @@ def test_midpoint_and_rk4_evaluate_the_field_at_the_rule_s_states():
     for method, expected in (("midpoint", [1.0, 1.5]), ("rk4", [1.0, 1.5, 1.75, 2.75])):
         seen: list[float] = []
 
-        def field(t, z):
+        def field(t, z, seen=seen):
             seen.append(float(z.reshape(-1)[0]))
             return z
 

@@ -1,6 +1,6 @@
 """ruff check over the repository, with the settings in pyproject.toml.
 
-Marked ``style`` and deselected by default (setup.cfg's addopts); run it with ``pytest -m style``.
+Marked ``style``: it runs with the suite (and in CI); ``pytest -m style`` runs it alone.
 """
 from __future__ import annotations
 

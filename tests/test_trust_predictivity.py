@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from neurobridge.assemblies import make_assembly
 from neurobridge import benchmarks
+from neurobridge.assemblies import make_assembly
 from neurobridge.benchmarks import PredictivityBenchmark
 from neurobridge.evaluate import neural_predictivity
 
@@ -108,7 +108,7 @@ def _benchmark(n=60, n_sites=10, n_reps=4, seed=0):
     noise = rng.standard_normal((n, 20))
     layer = np.repeat(["noise", "good"], 20)
     acts = make_assembly(np.concatenate([noise, good], axis=1), stimulus_id=ids, neuroid={"layer": layer},
-                         neuroid_id=[f"{l}.{i}" for l, i in zip(layer, np.tile(np.arange(20), 2))])
+                         neuroid_id=[f"{name}.{i}" for name, i in zip(layer, np.tile(np.arange(20), 2))])
     return benchmark, acts, ids, objects
 
 

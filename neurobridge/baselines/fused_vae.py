@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurobridge._device import resolve_device
+from neurobridge._training import adam, batch_indices, seeded
+from neurobridge._validation import check_images, check_labels, pixel_max
 from neurobridge.baselines._inputs import full_labels, labelled_indices
 from neurobridge.evaluate.readout import ReadoutResult
-from neurobridge._validation import check_images, check_labels, pixel_max
-from neurobridge._training import adam, batch_indices, seeded
 from neurobridge.models.vae import image_decoder, image_encoder, kl_divergence
 
 __all__ = ["FusedVAE", "product_of_experts"]
@@ -124,7 +124,7 @@ class FusedVAE:
         settings["label_weight"] = self.label_weight if self.label_weight is not None else max(1.0, image_shape[0] * image_shape[1] / 16)
         return settings
 
-    def fit(self, images, labels=None, labelled=None) -> "FusedVAE":
+    def fit(self, images, labels=None, labelled=None) -> FusedVAE:
         """Train on ``images`` whose rows ``labelled`` (indices or mask) have known ``labels`` (one per image; others ignored)."""
         array = check_images(images, "images")
         labels = full_labels(images, labels, len(array), self.label)

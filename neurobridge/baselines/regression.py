@@ -24,8 +24,8 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from neurobridge._validation import check_integer, check_number
 from neurobridge._procrustes import pad, rotation, scaling_stats
+from neurobridge._validation import check_integer, check_number
 
 __all__ = ["RegressionMap"]
 
@@ -62,7 +62,7 @@ class RegressionMap(BaseEstimator):
         check_number(self.alpha, "alpha", low=0.0, strict=False)
         check_integer(self.n_components, "n_components")
 
-    def fit(self, x_bridges, y_bridges) -> "RegressionMap":
+    def fit(self, x_bridges, y_bridges) -> RegressionMap:
         """Fit on ``K`` bridge pairs: ``x_bridges (K, d_x)`` source exemplars, ``y_bridges (K, d_y)`` their partners."""
         self._check_params()
         x, y = _matrix(x_bridges, "x_bridges"), _matrix(y_bridges, "y_bridges")

@@ -38,7 +38,7 @@ class SupervisedClassifier:
         self.progress = progress
         self.label = label
 
-    def fit(self, x, labels=None, labelled=None) -> "SupervisedClassifier":
+    def fit(self, x, labels=None, labelled=None) -> SupervisedClassifier:
         """Train on the rows ``labelled`` (indices or mask; ``None`` = all) of ``x`` with their ``labels``.
 
         ``labels`` has one entry per row of ``x`` (unlabelled rows are ignored) or comes from ``x``'s label coord.

@@ -19,9 +19,9 @@ recordings in float32, which moves the ceiling by ~5e-7; on float64 data both ag
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -488,15 +488,15 @@ class PredictivityBenchmark:
                 f"select_layer: {len(chosen)} selection and {len(rest)} report stimuli; each side needs at least 4. "
                 "Change selection_fraction or selection_stimuli, or use a benchmark with more stimuli"
             )
-        selection = LayerScores(self._identifier, {l: self._score(_one_layer(activations, l), chosen, l) for l in layers})
-        report = LayerScores(self._identifier, {l: self._score(_one_layer(activations, l), rest, l) for l in layers})
-        raws = np.array([selection[l].raw for l in layers])
+        selection = LayerScores(self._identifier, {name: self._score(_one_layer(activations, name), chosen, name) for name in layers})
+        report = LayerScores(self._identifier, {name: self._score(_one_layer(activations, name), rest, name) for name in layers})
+        raws = np.array([selection[name].raw for name in layers])
         selected = layers[int(np.nanargmax(raws))]
-        per_split = np.stack([selection[l].per_split for l in layers])
+        per_split = np.stack([selection[name].per_split for name in layers])
         per_split = np.where(np.isnan(per_split), -np.inf, per_split)
         best = per_split == per_split.max(axis=0, keepdims=True)
         shares = best / best.sum(axis=0, keepdims=True)
-        wins = {l: float(shares[i].mean()) for i, l in enumerate(layers)}
+        wins = {name: float(shares[i].mean()) for i, name in enumerate(layers)}
         return LayerSelection(self._identifier, selected, report[selected], selection, report, wins, chosen, rest, seed)
 
     def _draw_selection(self, ids: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -523,7 +523,7 @@ class PredictivityBenchmark:
             return present
         if isinstance(layers, str):
             layers = [layers]
-        missing = [l for l in layers if l not in present]
+        missing = [name for name in layers if name not in present]
         if missing or not layers:
             raise ValueError(f"layers={list(layers)!r}: {missing or 'none given'} not among the assembly's layers {present}")
         return list(layers)

@@ -6,34 +6,34 @@ A coupling method (``METHODS[name]``, e.g. :class:`BridgeOT`) holds its paramete
 method), ``cost``, ``sinkhorn`` and ``solvers`` (numerical kernels), ``sampling`` and ``exemplar`` (pair samplers),
 ``reference`` (the reference couplings), ``result`` and ``errors`` (leaf types).
 """
-from .reference import fused_gromov_wasserstein, gromov_wasserstein, map_coupling, relative_coupling, supervised_only
 from .cost import BridgeCost, bridge_cost, class_min, distances, exemplar_cost, min_plus, soft_min_plus
 from .diagnostics import marginal_error, match_accuracy, plan_match_accuracy, row_entropy
-from .exemplar import ExemplarSampler, exemplar_coupling, nearest_exemplars
 from .errors import ConvergenceError, CouplingError
+from .exemplar import ExemplarSampler, exemplar_coupling, nearest_exemplars
 from .methods import (
     METHODS,
     AutoCoupling,
     BridgeOT,
-    GeodesicCoupling,
-    LabelSpreadingCoupling,
-    MapRefinedCoupling,
-    RegressionMapCoupling,
-    RelationCoupling,
     CouplingMethod,
     Exemplar,
     FusedGromovWasserstein,
+    GeodesicCoupling,
     GromovWasserstein,
+    LabelSpreadingCoupling,
     MapCoupling,
+    MapRefinedCoupling,
     MinibatchBridgeOT,
+    RegressionMapCoupling,
+    RelationCoupling,
     RelativeCoupling,
     RidgeCoupling,
     SelfTrainingCoupling,
     SelfTrainingKernelCoupling,
     Supervised,
 )
-from .result import Coupling
 from .minibatch import MinibatchBridgeSampler
+from .reference import fused_gromov_wasserstein, gromov_wasserstein, map_coupling, relative_coupling, supervised_only
+from .result import Coupling
 from .sampling import (
     BridgeSampler,
     PairSampler,
@@ -46,9 +46,8 @@ from .sampling import (
 from .sinkhorn import sinkhorn
 from .solvers import exact, marginal_residuals, pot_sinkhorn, solve
 
-# User API. The numerical kernels (min_plus, soft_min_plus, class_min, distances, exemplar_cost,
-# marginal_residuals, pot_sinkhorn, nearest_exemplars) and the raw samplers stay importable from here for old code,
-# but live in their modules (cost, solvers, exemplar, sampling) and are not part of the package face.
+# The user API first; then the building blocks (numerical kernels and raw samplers), which live in their modules
+# (cost, solvers, exemplar, sampling, minibatch) and are importable from here too, but are not in the API reference.
 __all__ = [
     "METHODS", "CouplingMethod",
     "BridgeOT", "MinibatchBridgeOT", "Exemplar", "Supervised", "GromovWasserstein", "FusedGromovWasserstein",
@@ -59,4 +58,7 @@ __all__ = [
     "PlanSampler", "PinnedBridges", "ExemplarSampler", "sample_pairs", "hard_assignment", "pairs_for_epoch",
     "exemplar_coupling", "supervised_only", "gromov_wasserstein", "fused_gromov_wasserstein", "map_coupling", "relative_coupling",
     "match_accuracy", "plan_match_accuracy", "row_entropy", "marginal_error",
+    # building blocks
+    "min_plus", "soft_min_plus", "class_min", "distances", "exemplar_cost", "nearest_exemplars", "marginal_residuals",
+    "pot_sinkhorn", "MinibatchBridgeSampler", "BridgeSampler", "PairSampler",
 ]

@@ -33,9 +33,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from . import kernels
 from ._checks import as_points
 from .errors import CouplingError
-from . import kernels
 from .kernels import _rows_per_tile
 
 __all__ = [
@@ -242,7 +242,7 @@ class GroupedBridgeCost:
         self._build(metric, memory_budget_mb)
 
     @classmethod
-    def if_smaller(cls, x, y, xe, ye, metric, memory_budget_mb) -> "GroupedBridgeCost | None":
+    def if_smaller(cls, x, y, xe, ye, metric, memory_budget_mb) -> GroupedBridgeCost | None:
         """The grouped cost when its product is smaller than the plain ``n x K x m`` one (some points or partners
         repeat), else ``None``, decided from the distinct rows before any distance is computed."""
         grouped = cls.__new__(cls)
@@ -307,7 +307,7 @@ def _grouped_min(points_u, counts, exemplars, groups, n_groups, metric, total, m
     acc = 0.0
     for s in range(0, points_u.shape[0], rows):
         d = distances(points_u[s : s + rows], exemplars, metric)
-        acc += float((counts[s : s + rows].to(torch.float64) @ d.sum(1, dtype=torch.float64)))
+        acc += float(counts[s : s + rows].to(torch.float64) @ d.sum(1, dtype=torch.float64))
         out[s : s + rows] = class_min(d, groups, n_groups)
     scale = _scale(acc / total)
     return out.div_(scale), scale

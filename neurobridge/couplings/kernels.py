@@ -55,7 +55,8 @@ __all__ = ["dense_min_plus", "pruned_min_plus", "nearest_candidates", "METHODS",
 METHODS = ("auto", "dense", "pruned")
 BACKENDS = ("auto", "compiled", "torch")
 try:
-    from ._minplus import dense as _compiled_kernel, kernel as _compiled_kernel_name
+    from ._minplus import dense as _compiled_kernel
+    from ._minplus import kernel as _compiled_kernel_name
 except ImportError:  # built without a C compiler: the torch loop serves every call
     _compiled_kernel = _compiled_kernel_name = None
 COMPILED_KERNEL = _compiled_kernel_name() if _compiled_kernel_name is not None else None
@@ -309,10 +310,10 @@ def _candidate_rows(vals, index, next_val, B, beta, rows, C, idx, memory_budget_
         if idx is not None:
             itile = ix[:, 0:1].to(torch.int32).expand(-1, m).clone()
             better = torch.empty(tile.shape, dtype=torch.bool, device=B.device)
-        for l in range(1, L):
-            torch.add(v[:, l : l + 1], B[ix[:, l]], out=t)
+        for c in range(1, L):
+            torch.add(v[:, c : c + 1], B[ix[:, c]], out=t)
             if idx is not None:
-                k = ix[:, l : l + 1].to(torch.int32)
+                k = ix[:, c : c + 1].to(torch.int32)
                 torch.lt(t, tile, out=better)
                 better |= (t == tile) & (k < itile)
                 torch.where(better, k, itile, out=itile)

@@ -81,7 +81,7 @@ class Coupling:
 
         return PlanSampler(self.plan, **kwargs)
 
-    def with_log(self, **entries) -> "Coupling":
+    def with_log(self, **entries) -> Coupling:
         """A copy with ``entries`` added to ``log``."""
         return replace(self, log={**self.log, **entries})
 

@@ -122,7 +122,7 @@ class _RepeatedPlan:
         self.cdf = np.cumsum(compact, axis=1)
 
     @classmethod
-    def of(cls, plan: np.ndarray) -> "_RepeatedPlan | None":
+    def of(cls, plan: np.ndarray) -> _RepeatedPlan | None:
         rows, cols = repeated_lines(plan, 0), repeated_lines(plan, 1)
         return None if rows is None and cols is None else cls(plan, rows, cols)
 

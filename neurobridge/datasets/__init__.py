@@ -15,8 +15,8 @@ features                 your own .nc/.npy/.npz features (options: path, labels,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import xarray as xr
 

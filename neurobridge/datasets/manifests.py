@@ -161,7 +161,7 @@ class Manifest:
         raise DataError(f"data set {self.name!r} has no file {key!r}; its files are {[f.key for f in self.files]}")
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "Manifest":
+    def from_json(cls, path: str | os.PathLike) -> Manifest:
         """Read a manifest file; :class:`DataError` naming ``path`` and the bad field when it is malformed."""
         path = Path(path)
         try:

@@ -47,7 +47,7 @@ class NipalsPLS:
         self.max_iter = int(max_iter)
         self.tol = float(tol)
 
-    def fit(self, X, Y) -> "NipalsPLS":
+    def fit(self, X, Y) -> NipalsPLS:
         X = np.array(X, dtype=np.float64, copy=True)
         Y = np.array(Y, dtype=np.float64, copy=True)
         if Y.ndim == 1:
@@ -80,7 +80,7 @@ class NipalsPLS:
                     S[:, tiny] = 0.0
                 w, n_iter = self._first_weights(S, Y, eps)
                 if w is None:
-                    warnings.warn(f"y residual is constant at iteration {k}")
+                    warnings.warn(f"y residual is constant at iteration {k}", stacklevel=2)
                     break
                 self.n_iter_.append(n_iter)
                 w *= np.sign(w[np.argmax(np.abs(w))])
@@ -125,7 +125,7 @@ class NipalsPLS:
     def _iterate_small(self, S, M, g, w_sq, eps):
         n_iter = 1
         g_last = g
-        for n_iter in range(2, self.max_iter + 1):
+        for n_iter in range(2, self.max_iter + 1):  # noqa: B007 (n_iter is read after the loop)
             Mg = M @ g
             norm = np.sqrt(g @ Mg) + eps
             new_sq = (g @ Mg) / norm**2
@@ -135,7 +135,7 @@ class NipalsPLS:
             g_last = g
             g, w_sq = Mg / norm, new_sq
         else:
-            warnings.warn("NipalsPLS: maximum number of iterations reached", RuntimeWarning)
+            warnings.warn("NipalsPLS: maximum number of iterations reached", RuntimeWarning, stacklevel=2)
             g = g_last
         w = S @ g
         return w / (np.sqrt(w @ w) + eps), n_iter
@@ -150,7 +150,7 @@ class NipalsPLS:
             if diff @ diff < self.tol:
                 return w, n_iter
             old = w
-        warnings.warn("NipalsPLS: maximum number of iterations reached", RuntimeWarning)
+        warnings.warn("NipalsPLS: maximum number of iterations reached", RuntimeWarning, stacklevel=2)
         return w, n_iter
 
     def predict(self, X) -> np.ndarray:

@@ -13,7 +13,7 @@ without them. Brain-Score pins old ``numpy``/``xarray``; the project keeps it in
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -19,7 +19,15 @@ import xarray as xr
 from sklearn.model_selection import ShuffleSplit
 
 from neurobridge._validation import check_float, check_int
-from neurobridge.assemblies import NEUROID, PRESENTATION, AssemblyError, average_repetitions, neuroid_coords, select_time_bin, validate
+from neurobridge.assemblies import (
+    NEUROID,
+    PRESENTATION,
+    AssemblyError,
+    average_repetitions,
+    neuroid_coords,
+    select_time_bin,
+    validate,
+)
 from neurobridge.evaluate._stats import mean_and_sem, nan_median, pearson_columns, spearman_brown
 
 __all__ = ["CeilingResult", "internal_consistency"]

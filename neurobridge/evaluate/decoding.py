@@ -41,8 +41,9 @@ sliding-estimator idea of MNE-Python's ``SlidingEstimator``, King & Dehaene 2014
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -202,7 +202,7 @@ def plot_rdm(assembly_or_rdms, *, title: str | None = None, **kwargs):
 
     The colour bar is on by default and the title says what the dissimilarity is.
     """
-    rsatoolbox = _rsatoolbox()
+    _rsatoolbox()  # the friendly error when rsatoolbox is missing
     import rsatoolbox.vis
 
     rdms = to_rdms(assembly_or_rdms) if isinstance(assembly_or_rdms, xr.DataArray) else assembly_or_rdms

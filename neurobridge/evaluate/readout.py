@@ -16,8 +16,8 @@ arrays ``(n, d)`` with a separate label array.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,7 @@ class ReadoutResult:
     labels: np.ndarray = field(repr=False)
 
     @classmethod
-    def from_predictions(cls, labels, predictions, classes: Sequence | None = None) -> "ReadoutResult":
+    def from_predictions(cls, labels, predictions, classes: Sequence | None = None) -> ReadoutResult:
         """Score ``predictions`` against true ``labels``; ``classes`` fixes the confusion-matrix rows and columns."""
         labels, predictions = np.asarray(labels), np.asarray(predictions)
         if labels.shape != predictions.shape or labels.ndim != 1:
@@ -135,7 +135,7 @@ class LinearProbe:
         self.max_iter = check_int(max_iter, "max_iter", low=1)
         self.label = label
 
-    def fit(self, data, labels=None) -> "LinearProbe":
+    def fit(self, data, labels=None) -> LinearProbe:
         """Fit on ``data`` (assembly with a ``label`` coord, or array ``(n, d)`` plus ``labels``)."""
         x, y = features_and_labels(data, labels, label=self.label, name="data")
         classes = pd.unique(y)
@@ -192,7 +192,7 @@ class PrototypeReadout:
         self.metric = metric
         self.label = label
 
-    def fit(self, prototypes, labels=None) -> "PrototypeReadout":
+    def fit(self, prototypes, labels=None) -> PrototypeReadout:
         """Set the prototypes from ``prototypes`` (assembly with a ``label`` coord, or array plus ``labels``)."""
         x, y = features_and_labels(prototypes, labels, label=self.label, name="prototypes")
         codes, classes = pd.factorize(y, sort=_sortable(pd.unique(y)))

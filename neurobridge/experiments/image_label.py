@@ -21,8 +21,8 @@ bridges, the flows and the baselines.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -242,7 +242,7 @@ class MajajExperiment(Experiment):
                             benchmark=reference_benchmark(config) if averaged else None, protocol=protocol(config),
                             test_fraction=test_fraction(config))
 
-    def bridges(self, context: MajajContext, fraction: float, seed: int) -> "MajajSplit":
+    def bridges(self, context: MajajContext, fraction: float, seed: int) -> MajajSplit:
         from neurobridge.bridges import Bridges
 
         if context.protocol == "inductive":
@@ -264,7 +264,7 @@ class MajajExperiment(Experiment):
                                        n_target=target_rows.size, match="stimulus_id")
         return MajajSplit(bridges, source_rows, target_rows, labelled, test)
 
-    def tasks(self, context: MajajContext, method: str, split: "MajajSplit") -> list[tuple]:
+    def tasks(self, context: MajajContext, method: str, split: MajajSplit) -> list[tuple]:
         from neurobridge.experiments.methods import method_kind
 
         kind = method_kind(method)
@@ -275,7 +275,7 @@ class MajajExperiment(Experiment):
             return [("category", source, context.trial_category[split.source_rows], split.bridges)]
         return [("transport", source, context.y[split.target_rows], split.bridges)]
 
-    def evaluate(self, context: MajajContext, task: str, fitted, split: "MajajSplit", unit) -> tuple[dict, dict]:
+    def evaluate(self, context: MajajContext, task: str, fitted, split: MajajSplit, unit) -> tuple[dict, dict]:
         from neurobridge.couplings.methods.auto import median_site_r
 
         if task == "reference":

@@ -98,7 +98,7 @@ class FlowMethod:
         self.device = device
         self.flow = dict(flow or {})
 
-    def fit(self, source, target, bridges) -> "FlowMethod":
+    def fit(self, source, target, bridges) -> FlowMethod:
         from neurobridge.align import Aligner
 
         self.aligner_ = Aligner(self.coupling, seed=self.seed, device=self.device, progress=False, **self.flow)
@@ -142,7 +142,7 @@ class MapMethod:
     def __init__(self, name: str):
         self.name = name
 
-    def fit(self, source, target, bridges) -> "MapMethod":
+    def fit(self, source, target, bridges) -> MapMethod:
         from neurobridge.baselines import RegressionMap
 
         source, target = np.asarray(source), np.asarray(target)
@@ -173,7 +173,7 @@ class EndToEndMethod:
         x = np.asarray(x)
         return x.reshape(len(x), -1) if self.model == "logistic" else x
 
-    def fit(self, inputs, labels, bridges) -> "EndToEndMethod":
+    def fit(self, inputs, labels, bridges) -> EndToEndMethod:
         from neurobridge.baselines import FusedVAE, SupervisedClassifier
 
         labelled = np.asarray(bridges.source_index)
@@ -205,7 +205,7 @@ class ReferenceMethod:
     def __init__(self, name: str):
         self.name = name
 
-    def fit(self, source=None, target=None, bridges=None) -> "ReferenceMethod":
+    def fit(self, source=None, target=None, bridges=None) -> ReferenceMethod:
         return self
 
 

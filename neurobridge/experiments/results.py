@@ -33,9 +33,9 @@ import math
 import os
 import shutil
 import warnings
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd

@@ -20,8 +20,8 @@ from .pairs import FixedPairs, PairSampler, check_pair_indices
 from .trainer import NonFiniteLossError, TrainConfig, Trainer, WarmupCosine
 from .velocity import NETWORKS, AdaLNZeroMLP, ConcatMLP, build_velocity, count_parameters
 
-# User API; the building blocks (FlowMatcher, PathNoise, Trainer, WarmupCosine, the velocity networks, Standardizer,
-# the distributed helpers) stay importable from here but are not part of the package face.
+# The user API first; then the building blocks (FlowMatcher, PathNoise, Trainer, WarmupCosine, the velocity networks,
+# Standardizer, the distributed helpers), importable from here too but not in the API reference.
 __all__ = [
     "ConditionalFlow",
     "TransportResult",
@@ -33,4 +33,18 @@ __all__ = [
     "integrate",
     "METHODS",
     "NETWORKS",
+    # building blocks
+    "FlowMatcher",
+    "PathNoise",
+    "Trainer",
+    "WarmupCosine",
+    "AdaLNZeroMLP",
+    "ConcatMLP",
+    "build_velocity",
+    "count_parameters",
+    "Standardizer",
+    "check_pair_indices",
+    "DistributedContext",
+    "current_context",
+    "init_from_env",
 ]

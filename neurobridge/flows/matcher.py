@@ -34,7 +34,7 @@ class PathNoise(NamedTuple):
     z0: torch.Tensor
     eps: torch.Tensor | None
 
-    def shard(self, start: int, stop: int) -> "PathNoise":
+    def shard(self, start: int, stop: int) -> PathNoise:
         """Rows ``start:stop`` (one data-parallel rank's share of a global batch)."""
         return PathNoise(self.t[start:stop], self.z0[start:stop], None if self.eps is None else self.eps[start:stop])
 

@@ -244,7 +244,7 @@ class ConditionalFlow(BaseEstimator):
         val_pairs: tuple | None = None,
         resume: bool = False,
         stop_at_step: int | None = None,
-    ) -> "ConditionalFlow":
+    ) -> ConditionalFlow:
         """Learn ``p(y | x)`` from the source pool ``x`` (n, d_x) and target pool ``y`` (m, d_y).
 
         Pairs come from ``sampler`` (any :class:`~neurobridge.flows.pairs.PairSampler`, e.g. a coupling), or from
@@ -368,7 +368,9 @@ class ConditionalFlow(BaseEstimator):
             rows = torch.arange(n, device=device).repeat_interleave(int(n_samples))
             for a in range(0, len(z0), batch_size):
                 xc = xn.index_select(0, rows[a : a + batch_size])
-                field = lambda t, z, xc=xc: net(t.expand(len(z)), z, xc)
+                def field(t, z, xc=xc):
+                    return net(t.expand(len(z)), z, xc)
+
                 out[a : a + batch_size], calls = integrate(field, z0[a : a + batch_size], method=method, steps=steps, rtol=rtol, atol=atol)
                 nfe = max(nfe, calls)
             samples = self.module_.y_scaler.inverse(out).reshape(n, int(n_samples), d_y)
@@ -422,7 +424,7 @@ class ConditionalFlow(BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, device: str | torch.device = "auto") -> "ConditionalFlow":
+    def load(cls, path: str | os.PathLike, *, device: str | torch.device = "auto") -> ConditionalFlow:
         """Read a folder written by :meth:`save`, placing the model on ``device`` (a GPU model loads on a CPU)."""
         path = Path(path)
         config_file = path / "config.json"

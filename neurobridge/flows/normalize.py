@@ -20,7 +20,7 @@ class Standardizer(nn.Module):
         self.register_buffer("std", torch.ones(dim))
 
     @torch.no_grad()
-    def fit(self, data: torch.Tensor, *, eps: float = 1e-8) -> "Standardizer":
+    def fit(self, data: torch.Tensor, *, eps: float = 1e-8) -> Standardizer:
         """Set ``mean`` and ``std`` (population, ``ddof=0``) from ``data`` of shape ``(n, dim)``, in float64."""
         if data.ndim != 2 or data.shape[1] != self.mean.numel():
             raise ValueError(f"Standardizer.fit: data must have shape (n, {self.mean.numel()}); got {tuple(data.shape)}")

@@ -13,7 +13,7 @@ so few Euler steps are often enough; compare with ``benchmarks/bench_flow_transp
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -1,7 +1,7 @@
 """What every reference model shares: a JSON-able config that rebuilds it, batched numpy in / numpy out."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

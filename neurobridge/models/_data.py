@@ -10,7 +10,6 @@ import xarray as xr
 from neurobridge._validation import check_images, check_labels
 
 
-
 def as_images(images, *, name: str = "images", image_shape: tuple[int, int] | None = None) -> np.ndarray:
     """Return float32 images ``(n, H, W)`` from ``(n, H, W)``, ``(n, 1, H, W)``, ``(n, H*W)`` or a pixel assembly
     (:func:`neurobridge._validation.check_images`)."""

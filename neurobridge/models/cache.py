@@ -17,11 +17,18 @@ import torch
 import xarray as xr
 
 from neurobridge._device import resolve_device
-from neurobridge._validation import check_seed
 from neurobridge._io import CorruptFileError, atomic_write, check_trusted, read_torch
+from neurobridge._validation import check_seed
 from neurobridge.models._data import as_images, as_labels, fingerprint, label_coord, merge_config
 from neurobridge.models.classifier import ImageClassifier, resolve_classifier_config, train_classifier
-from neurobridge.models.vae import LABEL_VAE_DEFAULTS, ImageVAE, LabelVAE, resolve_image_vae_config, train_image_vae, train_label_vae
+from neurobridge.models.vae import (
+    LABEL_VAE_DEFAULTS,
+    ImageVAE,
+    LabelVAE,
+    resolve_image_vae_config,
+    train_image_vae,
+    train_label_vae,
+)
 
 __all__ = ["get_or_train", "model_cache_dir", "cache_key", "KINDS"]
 

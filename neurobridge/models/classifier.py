@@ -17,10 +17,10 @@ import xarray as xr
 from torch import nn
 
 from neurobridge._device import resolve_device
-from neurobridge.models._base import ReferenceModel
-from neurobridge.models._data import as_images, class_set, as_labels, first_rows, latent_assembly, merge_config
-from neurobridge._validation import pixel_max
 from neurobridge._training import fit_minibatch, seeded
+from neurobridge._validation import pixel_max
+from neurobridge.models._base import ReferenceModel
+from neurobridge.models._data import as_images, as_labels, class_set, first_rows, latent_assembly, merge_config
 
 __all__ = ["ImageClassifier", "train_classifier", "CLASSIFIER_DEFAULTS"]
 

@@ -38,7 +38,7 @@ class CouplingMethod:
         """The ``__init__`` keywords and their current values (scikit-learn convention)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params) -> "CouplingMethod":
+    def set_params(self, **params) -> CouplingMethod:
         """Set ``__init__`` keywords; an unknown name is an error that lists the valid ones."""
         valid = self._param_names()
         for key, value in params.items():

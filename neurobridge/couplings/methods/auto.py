@@ -55,17 +55,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
 
-from dataclasses import replace
-
+from .._checks import check_pool
 from ..cost import distances
 from ..graph import shared_graphs
 from ..result import Coupling, CouplingError
 from ._base import CouplingMethod
-from .._checks import check_pool
 from ._support import LABEL, PAIRED, as_coupling_error, bridge_kind, check_bridges, pool_arrays
 from .bridge_ot import BridgeOT
 from .geodesic import GeodesicCoupling

@@ -51,7 +51,7 @@ class BridgeRegression:
         self.n_components = n_components
         self.seed = seed
 
-    def fit(self, x_pool: np.ndarray, xb: np.ndarray, yb: np.ndarray, sample_weight=None) -> "BridgeRegression":
+    def fit(self, x_pool: np.ndarray, xb: np.ndarray, yb: np.ndarray, sample_weight=None) -> BridgeRegression:
         if self.regressor not in REGRESSORS:
             raise CouplingError(f"regressor must be one of {REGRESSORS}; got {self.regressor!r}")
         alphas = np.asarray(_DEFAULT_ALPHAS if self.alphas is None else self.alphas, dtype=np.float64).ravel()

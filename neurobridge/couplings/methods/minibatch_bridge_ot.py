@@ -10,8 +10,8 @@ import numpy as np
 
 from .._checks import check_choice, check_number, check_pool, check_unbalanced
 from ..cost import METRICS
-from ..result import Coupling
 from ..minibatch import MinibatchBridgeSampler
+from ..result import Coupling
 from ._base import CouplingMethod
 from .bridge_ot import check_solver_kwargs
 
