@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from neurobridge.datasets import manifests
+from neurobridge.datasets import download, manifests
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.realdata
@@ -69,7 +69,7 @@ def test_real_manifest_unchanged_and_standin_refused_without_opt_in(standin, tmp
     monkeypatch.setenv("NEUROBRIDGE_DATA_PATH", str(folder))
     monkeypatch.setenv("NEUROBRIDGE_HOME", str(tmp_path / "home"))
     with pytest.raises(manifests.DataError, match="checksum mismatch"):
-        manifests.resolve("majajhong2015", "public", download=False)
+        download.resolve("majajhong2015", "public", download=False)
     override = json.loads((folder / "manifests" / "majajhong2015.json").read_text())
     entry = next(f for f in override["files"] if f["key"] == "public")
     assert entry["standin"] and entry["checksum"]["value"] == hashlib.sha1((folder / entry["filename"]).read_bytes()).hexdigest()
@@ -163,7 +163,7 @@ def test_brainio_cache_layout(standin, tmp_path, monkeypatch):
     path = Path(summary["assy_dicarlo_MajajHong2015_public.nc"])
     assert path.parent.name == hashlib.sha1(path.read_bytes()).hexdigest() and path.parent.parent == folder
     _use(folder, tmp_path / "home", monkeypatch, brainio=True)
-    assert manifests.resolve("majajhong2015", "public", download=False) == path
+    assert download.resolve("majajhong2015", "public", download=False) == path
     import neurobridge as nb
 
     assert nb.load("majajhong2015.public", region="IT").sizes["presentation"] == 16
