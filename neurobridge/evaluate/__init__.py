@@ -21,6 +21,7 @@ _NAMES = {
     "frechet_distance": "generation",
     "linear_cka": "diagnostics",
     "rsa": "diagnostics",
+    "rdm": "diagnostics",
     "identification_accuracy": "diagnostics",
     "rsa_inference": "rdms",
     "RSAResult": "rdms",

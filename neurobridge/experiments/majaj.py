@@ -40,30 +40,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from neurobridge.experiments.config import RunConfig
 from neurobridge.experiments.units import Experiment
 
-__all__ = ["EXPERIMENT", "MajajExperiment", "RandomCNN", "model_layer"]
+__all__ = ["EXPERIMENT", "MajajExperiment", "model_layer"]
 
 FLOW = {"flow": "mlp", "flow_kwargs": {"network_kwargs": {"width": 256, "depth": 3}}, "steps": 800, "batch_size": 256, "lr": 2e-3}
-
-
-class RandomCNN(torch.nn.Module):
-    """A small CNN with seeded random weights: fixed, reproducible features without downloading anything."""
-
-    def __init__(self, seed: int = 0):
-        super().__init__()
-        generator = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-            self.conv1 = torch.nn.Conv2d(1, 16, 5, stride=2, padding=2)
-            self.conv2 = torch.nn.Conv2d(16, 32, 3, stride=2, padding=1)
-            self.pool = torch.nn.AdaptiveAvgPool2d(4)
-
-    def forward(self, x):
-        return self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))))).flatten(1)
 
 
 def neural_data(config: RunConfig):
@@ -84,6 +67,7 @@ def model_layer(config: RunConfig, stimulus_ids):
     """The target model's activations on the stimuli (an assembly with category_name/object_name coords)."""
     from neurobridge.activations import load_pretrained, record_activations
     from neurobridge.datasets import load
+    from neurobridge.models.random_cnn import RandomCNN
 
     variant = config.options.get("data", "slice25")
     spec = str(config.options.get("model", "random-cnn"))
