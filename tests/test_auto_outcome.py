@@ -9,7 +9,7 @@ from neurobridge.couplings import AutoCoupling
 from neurobridge.couplings.methods.auto import spreading_imbalance
 
 
-def _prompt_like(n_per_class=60, classes=5, templates=6, per_class_bridges=1, seed=0):
+def _prompt_like(n_per_class=60, classes=5, templates=6, seed=0):
     """Source: one well-separated blob per class. Target: ``templates x classes`` points that cluster by template
     (a template direction 4x stronger than the class direction), as text prompts do. Test points: fresh draws of the
     source blobs."""
@@ -23,7 +23,6 @@ def _prompt_like(n_per_class=60, classes=5, templates=6, per_class_bridges=1, se
     target_labels = np.tile(np.arange(classes), templates)
     target_templates = np.repeat(np.arange(templates), classes)
     y = template_dirs[target_templates] + class_dirs[target_labels] + 0.05 * rng.standard_normal((target_labels.size, 16))
-    bridges = nb.Bridges.from_labels(labels, target_labels, count=per_class_bridges * classes, seed=seed)
     return x, y, labels, target_labels, test, test_labels, class_dirs
 
 
@@ -43,7 +42,7 @@ def test_spreading_imbalance_is_the_largest_total_variation_over_pools():
 
 
 def test_label_spreading_is_screened_out_where_neighbourhoods_follow_templates_not_classes():
-    x, y, lx, ly, *_ = _prompt_like(per_class_bridges=2)
+    x, y, lx, ly, *_ = _prompt_like()
     bridges = nb.Bridges.from_labels(lx, ly, count=10, seed=0)
     coupling = AutoCoupling(seed=0).fit(x, y, bridges)
     assert "label-spreading" in coupling.log["screened"]
@@ -53,7 +52,7 @@ def test_label_spreading_is_screened_out_where_neighbourhoods_follow_templates_n
 
 
 def test_one_bridge_per_class_falls_back_to_the_documented_order():
-    x, y, lx, ly, *_ = _prompt_like(per_class_bridges=1)
+    x, y, lx, ly, *_ = _prompt_like()
     one_each = nb.Bridges.from_labels(lx, ly, count=5, seed=0)
     with pytest.warns(RuntimeWarning, match="'bridge-ot'"):
         coupling = AutoCoupling(seed=0).fit(x, y, one_each)

@@ -111,6 +111,16 @@ class BridgeRegression:
         return np.asarray(self.model_.predict(z), dtype=np.float64).reshape(len(x), -1)
 
 
+def check_map_loop(regressor, epsilon, rounds, what: str) -> None:
+    """The parameters shared by the map-and-transport loops: a known ``regressor``, a positive ``epsilon`` and a
+    non-negative integer number of ``rounds`` (``what`` names them in the message)."""
+    if regressor not in REGRESSORS:
+        raise CouplingError(f"regressor must be one of {REGRESSORS}; got {regressor!r}")
+    check_positive(epsilon, "epsilon")
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
+        raise CouplingError(f"rounds ({what}) must be a non-negative integer; got {rounds!r}")
+
+
 def _sq_cost(mapped: np.ndarray, y: np.ndarray) -> np.ndarray:
     C = (mapped * mapped).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * mapped @ y.T
     C = np.clip(C, 0.0, None)
@@ -167,11 +177,7 @@ class MapRefinedCoupling(CouplingMethod):
         self.seed = seed
 
     def check_params(self) -> None:
-        if self.regressor not in REGRESSORS:
-            raise CouplingError(f"regressor must be one of {REGRESSORS}; got {self.regressor!r}")
-        check_positive(self.epsilon, "epsilon")
-        if isinstance(self.rounds, bool) or not isinstance(self.rounds, (int, np.integer)) or self.rounds < 0:
-            raise CouplingError(f"rounds (refinement rounds) must be a non-negative integer; got {self.rounds!r}")
+        check_map_loop(self.regressor, self.epsilon, self.rounds, "refinement rounds")
         if not 0 <= self.confidence <= 1:
             raise CouplingError(f"confidence must lie in [0, 1] (share of a row's mass); got {self.confidence!r}")
 

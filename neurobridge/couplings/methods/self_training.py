@@ -32,10 +32,10 @@ import time
 import numpy as np
 import torch
 
-from ..result import Coupling, CouplingError
+from ..result import Coupling
 from ._base import CouplingMethod
-from ._support import check_positive, entropic_plan
-from .map_refined import REGRESSORS, BridgeRegression, RegressionMapCoupling, _sq_cost
+from ._support import entropic_plan
+from .map_refined import BridgeRegression, RegressionMapCoupling, _sq_cost, check_map_loop
 
 __all__ = ["SelfTrainingCoupling", "SelfTrainingKernelCoupling", "RidgeCoupling", "barycentric_targets"]
 
@@ -87,11 +87,7 @@ class SelfTrainingCoupling(CouplingMethod):
         self.seed = seed
 
     def check_params(self) -> None:
-        if self.regressor not in REGRESSORS:
-            raise CouplingError(f"regressor must be one of {REGRESSORS}; got {self.regressor!r}")
-        check_positive(self.epsilon, "epsilon")
-        if isinstance(self.rounds, bool) or not isinstance(self.rounds, (int, np.integer)) or self.rounds < 0:
-            raise CouplingError(f"rounds (self-training rounds) must be a non-negative integer; got {self.rounds!r}")
+        check_map_loop(self.regressor, self.epsilon, self.rounds, "self-training rounds")
 
     def fit(self, x, y, bridges) -> Coupling:
         X, Y, bridges = self._prepare(x, y, bridges)
