@@ -5,14 +5,20 @@
     aligner.selection_                                   # the candidates' held-out scores and the choice
 
 ``fit`` fits a coupling method (an object from :data:`neurobridge.couplings.METHODS`, or any object with
-``fit(x, y, bridges) -> Coupling``) and trains the flow on its pairs (Gholamzadeh & Sajid 2025, arXiv:2505.12322):
+``fit(x, y, bridges) -> Coupling``) and, unless the coupling fits a map of its own, trains a conditional flow on its
+pairs (Gholamzadeh & Sajid 2025, arXiv:2505.12322):
 
-- ``"auto"`` (the default): k-fold validation over the bridges chooses among the paper's bridge-OT (min-plus and
-  soft-min), the map-refined coupling (paired bridges), the geodesic and label-spreading couplings (label-matched
-  bridges), KPG-RL's relation cost, the plain regression map and supervised-only; the held-out scores and the choice
-  are in ``selection_`` (:class:`~neurobridge.couplings.AutoCoupling`);
-- ``"bridge-ot"`` (global, the paper's method): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole pools, one
-  entropic plan (balanced, or unbalanced with ``unbalanced=(tau_a, tau_b)``), pairs ``j ~ P[i, :]`` drawn at every step;
+- ``"auto"`` (the default): k-fold validation over the bridges, scored on what the user gets. Paired bridges: ridge
+  on the bridges or OT self-training of the map on the unpaired pools, by the median per-site r of held-out bridges'
+  predictions (their points in neither validation pool). Label-matched bridges: label spreading (screened out where
+  its spread classes stray from the bridges' class balance), the paper's bridge-OT or supervised-only, by the readout
+  of held-out exemplars. The held-out scores and the choice are in ``selection_``
+  (:class:`~neurobridge.couplings.AutoCoupling`);
+- ``"self-training"``, ``"self-training-kernel"``, ``"ridge"``: maps for paired bridges (see
+  :mod:`neurobridge.couplings.methods.self_training`); ``transform`` returns the map's prediction;
+- ``"bridge-ot"`` (global, the paper's method): the bridge cost ``C[i, j] = min_k A[i, k] + B[k, j]`` over the whole
+  pools, one entropic plan (balanced, or unbalanced with ``unbalanced=(tau_a, tau_b)``), pairs ``j ~ P[i, :]`` drawn at
+  every step;
 - ``"minibatch-bridge-ot"`` (local): per training batch, a ``B x B`` plan on the bridge cost (exact network simplex by
   default, entropic Sinkhorn with ``solver="sinkhorn"``);
 - ``"exemplar"`` (Setting 2): each source point coupled to targets through its nearest exemplars, no ``n x m`` matrix;
@@ -20,11 +26,11 @@
 - ``"gw"``: entropic Gromov-Wasserstein between the two spaces' own geometries (no bridges in the cost);
 - ``"map-refined"``, ``"regression-map"``, ``"geodesic"``, ``"label-spreading"``, ``"relation"``: the couplings beyond
   the paper (see :mod:`neurobridge.couplings.methods`);
-- ``"fgw"``, ``"map"``, ``"relative"``: the reference couplings of :mod:`neurobridge.couplings.reference`;
+- ``"fgw"``, ``"map"``, ``"relative"``: the reference couplings of :mod:`neurobridge.couplings.reference`.
 
-then trains a :class:`~neurobridge.flows.ConditionalFlow` on those pairs. ``transform`` integrates the flow from
-Gaussian noise, conditioned on each source point, and returns the mean of ``n_samples`` draws (8 by default: a
-point estimate of ``E[y | x]``, not a single stochastic draw).
+``transform`` returns the point estimate of ``E[y | x]``: the coupling's map where it has one, else the mean of
+``n_samples`` flow draws (8 by default), integrated from Gaussian noise conditioned on each source point. ``sample``
+returns the flow's draws (training the flow on first use when a map is the point estimate).
 
 Objects compose: ``Aligner(coupling=BridgeOT(epsilon=1e-2), flow="small")``. The string form takes the coupling's
 parameters as keywords (``epsilon``, ``unbalanced``, ``metric``, ``cost``, ``k``, ``temperature``,
