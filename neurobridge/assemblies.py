@@ -155,6 +155,9 @@ def validate(
     assembly = assembly.transpose(*order)
     if assembly.sizes[PRESENTATION] == 0 or assembly.sizes[NEUROID] == 0:
         raise AssemblyError(f"{name} is empty: sizes {dict(assembly.sizes)}")
+    if assembly.dtype.kind == "c":
+        raise AssemblyError(f"{name} holds complex values ({assembly.dtype}); responses and activations must be real. "
+                            f"Take the part you mean first (np.abs for an amplitude, .real for the real part)")
     if "stimulus_id" not in assembly.coords:
         if "image_id" in assembly.coords:
             assembly = assembly.assign_coords(stimulus_id=(PRESENTATION, assembly.coords["image_id"].values))

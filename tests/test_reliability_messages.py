@@ -34,3 +34,28 @@ def test_unscaled_sinkhorn_at_a_small_epsilon_in_float64_converges_without_nan()
     assert unscaled.converged and np.isfinite(plan).all()
     assert np.abs(plan.sum(1) - 1 / 25).sum() < 1e-3 and np.abs(plan.sum(0) - 1 / 25).sum() < 1e-3
     assert abs(unscaled.value - scaled.value) < 1e-3 * scaled.value
+
+
+def test_complex_activations_are_refused_with_what_to_do():
+    import neurobridge as nb
+    from neurobridge.assemblies import AssemblyError, make_assembly
+
+    rng = np.random.default_rng(0)
+    values = rng.random((30, 5)) + 1j * rng.random((30, 5))
+    with pytest.raises(AssemblyError, match="complex values.*np.abs"):
+        make_assembly(values)
+    layer = make_assembly(values.real).copy(data=values)
+    with pytest.raises(AssemblyError, match="activations holds complex values"):
+        nb.assemblies.validate(layer, name="activations")
+
+
+def test_missing_decoding_labels_are_named():
+    from neurobridge.assemblies import make_assembly
+    from neurobridge.evaluate import decoding_curve
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["a", "b"] * 20, dtype=object)
+    labels[3] = None
+    data = make_assembly(rng.random((40, 6)), presentation={"category": labels})
+    with pytest.raises(ValueError, match="label='category' is missing .* for 1 of 40"):
+        decoding_curve(data, label="category", n_sites=[2], repeats=1, groups=None, cv=2)

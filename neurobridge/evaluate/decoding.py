@@ -285,6 +285,11 @@ def decoding_curve(
     if len(set(counts)) != len(counts):
         raise ValueError(f"n_sites has repeated counts {counts}; give each count once")
     labels = np.asarray(assembly.coords[label].values)
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(f"label={label!r} is missing (NaN or None) for {int(missing.sum())} of {labels.size} presentations "
+                         f"(e.g. position {int(np.flatnonzero(missing)[0])}); drop them first, e.g. "
+                         f"assembly.isel(presentation=~assembly.coords[{label!r}].isnull().values)")
     classes, class_counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
         raise ValueError(f"label={label!r} takes a single value ({classes.tolist()}); decoding needs at least 2 classes")
@@ -445,6 +450,11 @@ def decoding_over_time(
     if n_sites > total:
         raise ValueError(f"n_sites={n_sites} but the assembly has {total} sites; use n_sites <= {total}")
     labels = np.asarray(assembly.coords[label].values)
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(f"label={label!r} is missing (NaN or None) for {int(missing.sum())} of {labels.size} presentations "
+                         f"(e.g. position {int(np.flatnonzero(missing)[0])}); drop them first, e.g. "
+                         f"assembly.isel(presentation=~assembly.coords[{label!r}].isnull().values)")
     classes, class_counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
         raise ValueError(f"label={label!r} takes a single value ({classes.tolist()}); decoding needs at least 2 classes")
