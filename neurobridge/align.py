@@ -156,6 +156,8 @@ class Aligner(BaseEstimator):
                 params[key] = value
             if "seed" in valid:
                 params["seed"] = self.seed
+            if "progress" in valid:
+                params["progress"] = self.progress
             return cls(**params)
         if not callable(getattr(self.coupling, "fit", None)):
             raise TypeError(f"coupling must be a name in {tuple(METHODS)} or an object with fit(x, y, bridges) -> Coupling; "

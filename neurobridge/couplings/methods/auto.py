@@ -331,6 +331,7 @@ class AutoCoupling(CouplingMethod):
         (see the module docstring).
     validation_flow : ConditionalFlow keywords of ``label_score="readout-flow"``'s short flow (default
         :data:`VALIDATION_FLOW`).
+    progress : a progress bar over the validation fits (the Aligner passes its own ``progress``).
     collapse_threshold : the label-spreading screen's largest class imbalance (total variation, default 0.2).
     share_graphs : build each pool's k-NN graph once, and grow each geodesic shortest-path tree once, across the
         validation folds and the final fit (:func:`neurobridge.couplings.graph.shared_graphs`; default ``True``). The
@@ -342,13 +343,14 @@ class AutoCoupling(CouplingMethod):
 
     def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 1000,
                  bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
-                 tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True, label_score: str = "readout",
+                 tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True, progress: bool = False, label_score: str = "readout",
                  validation_flow: dict | None = None, collapse_threshold: float = 0.2):
         self.label_score = label_score
         self.validation_flow = validation_flow
         self.collapse_threshold = collapse_threshold
         self.candidates = candidates
         self.share_graphs = share_graphs
+        self.progress = progress
         self.label_validation_size = label_validation_size
         self.tolerance = tolerance
         self.folds = folds
@@ -583,10 +585,15 @@ class AutoCoupling(CouplingMethod):
         held_out = {name: 0 for name in candidates}
         errors: dict[str, str] = {}
         seconds = {name: 0.0 for name in candidates}
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(np.unique(fold).size for fold in assignments) * len(validators), desc="auto: validating couplings",
+                   unit="fit", disable=not self.progress, leave=False)
         for fold in assignments:
             for f in np.unique(fold):
                 tr, te = fold != f, self._scored(fold, f, labels)
                 if not te.any():
+                    bar.update(len(validators))
                     continue
                 held = fold == f
                 if kind == PAIRED:
@@ -603,6 +610,7 @@ class AutoCoupling(CouplingMethod):
                                                n_source=len(xs), n_target=len(ys), match=bridges.match)
                 Xv, Yv = X[xs], Y[ys]
                 for name, method in validators.items():
+                    bar.update(1)
                     if name in errors:
                         continue
                     t0 = time.perf_counter()
@@ -624,6 +632,7 @@ class AutoCoupling(CouplingMethod):
                         scores[name].append(self._score(coupling, kind, Xv, Yv, (sx[tr], sy[tr]), (sx[te], sy[te]),
                                                         None if labels is None else labels[tr], None if labels is None else labels[te]))
                     held_out[name] += int(te.sum())
+        bar.close()
         if not any(scores.values()) and not errors:
             return self._unvalidated(candidates, X, Y, all_bridges, kind, "no held-out bridge has a class with a training bridge "
                                      "(every class has a single bridge), so the folds cannot be scored")
