@@ -133,3 +133,15 @@ def test_default_paired_fit_is_deterministic():
     a = nb.Aligner(progress=False, seed=1).fit(xs, ys, b).transform(xt)
     c = nb.Aligner(progress=False, seed=1).fit(xs, ys, b).transform(xt)
     np.testing.assert_array_equal(a, c)
+
+
+def test_flow_mean_sampling_noise_falls_as_one_over_root_draws():
+    """The flow point estimate's Monte-Carlo noise (RMS difference of two independent means, / sqrt 2) shrinks about
+    as 1/sqrt(S): the mean of 16 draws at most half the noise of one draw (1/4 expected)."""
+    xs, ys, b, xt, _ = _paired_pools(n=200, k=20, noise=2.0)
+    aligner = nb.Aligner("bridge-ot", steps=60, progress=False).fit(xs, ys, b)
+    noise = {}
+    for draws in (1, 16):
+        a, c = aligner.transform(xt, n_samples=draws, seed=1), aligner.transform(xt, n_samples=draws, seed=2)
+        noise[draws] = float(np.sqrt(((a - c) ** 2).mean() / 2))
+    assert noise[1] > 0 and noise[16] <= 0.5 * noise[1], noise
