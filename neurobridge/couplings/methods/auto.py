@@ -36,9 +36,12 @@ and label spreading's flows read out 0.20-0.32 against bridge-OT's 0.41-0.87; on
 0.13. ``log["screened"]`` gives the reason and ``log["imbalance"]`` the value.
 
 **No validation possible** (one bridge per class, or bridges to a single target point): the first candidate left after
-screening, in preference order, is fitted with a warning. The preference order is the candidates' record: label
-spreading (digits at 1 %: 0.823 against bridge-OT's 0.594), then the paper's bridge-OT (text-image at 1 %: 0.409,
-where label spreading collapses to 0.204 and is screened out), then supervised-only; for paired bridges ridge.
+screening in :data:`LABEL_FALLBACK` is fitted with a warning. That order is the candidates' record: label spreading
+(digits at 1 %: 0.823 against bridge-OT's 0.594), then the paper's bridge-OT (text-image at 1 %: 0.409, where label
+spreading collapses to 0.204 and is screened out), then supervised-only; for paired bridges ridge. Ties in validation
+go the other way, to the paper's bridge-OT first (:data:`LABEL_CANDIDATES`), unless every candidate scored the same
+on every fold (label codes as the source: each candidate reads out every held-out code), where validation says
+nothing and the no-validation order decides.
 
 During validation each candidate's OT step is solved to a marginal error of 1e-3 in at most 3,000 iterations (the
 final fit uses the candidate as given).
@@ -75,7 +78,7 @@ from .selection import RULES, choose
 from .self_training import RidgeCoupling, SelfTrainingCoupling, SelfTrainingKernelCoupling, barycentric_targets
 
 __all__ = ["AutoCoupling", "SupervisedCandidate", "default_candidates", "PAIRED_CANDIDATES", "LABEL_CANDIDATES",
-           "RULES", "MIN_EVALUATIONS", "MAX_AUTO_REPEATS"]
+           "LABEL_FALLBACK", "RULES", "MIN_EVALUATIONS", "MAX_AUTO_REPEATS"]
 
 PAIRED_CANDIDATES = ("ridge", "self-training")
 """Paired defaults, in preference order: ridge on the bridges alone (returned as it is when it wins, and kept whenever
@@ -84,8 +87,12 @@ self-training. Both predict ``E[y | x]`` directly, so validation scores the very
 ``bridge-ot-softmin``, ``geodesic``, ``relation``, ``bridge-ot``, ``supervised``) stay available through
 ``candidates``: on noisy responses their flow means fell below ridge on stimuli outside the pools (the noisy-population
 benchmark, ``docs/results/neural_alignment.md``)."""
-LABEL_CANDIDATES = ("label-spreading", "bridge-ot", "supervised")
-"""Label-matched defaults. ``map-refined``, ``relation`` and ``regression-map`` stay available through ``candidates``:
+LABEL_CANDIDATES = ("bridge-ot", "label-spreading", "supervised")
+"""Label-matched defaults, in preference order for ties: the paper's bridge-OT first, so that the default leaves it only
+for a candidate that validates better beyond the noise (on Fashion-MNIST features -> prompt embeddings label spreading
+tied bridge-OT in validation and read out 0.2 lower), then label spreading, then supervised-only.
+
+:data:`LABEL_FALLBACK` is the order when nothing can be validated. ``map-refined``, ``relation`` and ``regression-map`` stay available through ``candidates``:
 on the digits run at 10 % labels they scored 0.59, 0.81 and 0.00 in validation against label-spreading's 0.86, and
 relation alone took 15.6 of the search's 28 s (its n x m x K relation divergence). ``geodesic`` too: in the digits
 (3 seeds, 1-100 % labels, both directions) and MNIST (3 seeds, 1-10 %) runs it was never chosen, scored 2-9 points
@@ -95,6 +102,11 @@ OT problem that, unlike label-spreading's and bridge-OT's on label codes, has no
 
 
 LABEL_SCORES = ("readout", "readout-flow", "class_agreement")
+LABEL_FALLBACK = ("label-spreading", "bridge-ot", "supervised")
+"""With one bridge per class (nothing to validate) the first of these left after screening is fitted: the candidates'
+record at 1 % labels (digits: label spreading 0.823 against bridge-OT's 0.594; where label spreading collapses, as on
+text prompts, the screen drops it and bridge-OT is fitted)."""
+
 MIN_EVALUATIONS = 40
 """``repeats="auto"`` repeats the k-fold split until at least this many held-out bridges are scored per candidate."""
 MAX_AUTO_REPEATS = 5
@@ -272,6 +284,24 @@ def spreading_imbalance(posteriors: list[np.ndarray], codes: np.ndarray, n_class
     return worst
 
 
+def neighbourhood_agreement(points: np.ndarray, index, labels, metric: str = "cosine") -> float:
+    """How class-consistent a pool's neighbourhoods are on its bridges: the share of distinct bridge points whose
+    nearest other distinct bridge point (in the graph's ``metric``) has the same class. NaN when no class has two
+    distinct bridge points (one labelled point per class, or label codes shared by a whole class), where nothing can
+    be compared."""
+    index, labels = np.asarray(index), np.asarray(labels)
+    distinct, first = np.unique(index, return_index=True)
+    classes = labels[first]
+    _, counts = np.unique(classes, return_counts=True)
+    if distinct.size < 3 or not (counts >= 2).any():
+        return float("nan")
+    d = distances(torch.as_tensor(np.asarray(points, dtype=np.float64)[distinct]),
+                  torch.as_tensor(np.asarray(points, dtype=np.float64)[distinct]), metric).numpy()
+    np.fill_diagonal(d, np.inf)
+    has_mate = np.isin(classes, np.unique(classes)[counts >= 2])
+    return float(np.mean(classes[d.argmin(1)][has_mate] == classes[has_mate]))
+
+
 def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return distances(torch.as_tensor(a), torch.as_tensor(b), "sqeuclidean").argmin(1).numpy()
 
@@ -331,6 +361,8 @@ class AutoCoupling(CouplingMethod):
         (see the module docstring).
     validation_flow : ConditionalFlow keywords of ``label_score="readout-flow"``'s short flow (default
         :data:`VALIDATION_FLOW`).
+    consistency_threshold : the label-spreading screen's smallest neighbourhood agreement on the bridges
+        (:func:`neighbourhood_agreement`, default 0.5).
     progress : a progress bar over the validation fits (the Aligner passes its own ``progress``).
     collapse_threshold : the label-spreading screen's largest class imbalance (total variation, default 0.2).
     share_graphs : build each pool's k-NN graph once, and grow each geodesic shortest-path tree once, across the
@@ -344,7 +376,8 @@ class AutoCoupling(CouplingMethod):
     def __init__(self, candidates=None, *, folds: int = 3, repeats="auto", rule: str = "one-se", validation_size: int = 1000,
                  bridge_type: str = "auto", label_validation_size: int = 2000, epsilon: float | None = None,
                  tolerance: float = 0.02, seed: int = 0, share_graphs: bool = True, progress: bool = False, label_score: str = "readout",
-                 validation_flow: dict | None = None, collapse_threshold: float = 0.2):
+                 validation_flow: dict | None = None, collapse_threshold: float = 0.2, consistency_threshold: float = 0.5):
+        self.consistency_threshold = consistency_threshold
         self.label_score = label_score
         self.validation_flow = validation_flow
         self.collapse_threshold = collapse_threshold
@@ -501,7 +534,7 @@ class AutoCoupling(CouplingMethod):
     def fit(self, x, y, bridges) -> Coupling:
         if not isinstance(self.share_graphs, (bool, np.bool_)):
             raise CouplingError(f"share_graphs must be True or False; got {self.share_graphs!r}")
-        self.screened_, self.screening_ = {}, {}
+        self.screened_, self.screening_, self.agreement_ = {}, {}, {}
         if not self.share_graphs:
             return self._with_screening(self._fit(x, y, bridges))
         with shared_graphs() as cache:
@@ -517,7 +550,8 @@ class AutoCoupling(CouplingMethod):
         for name, reason in self.screened_.items():
             selection[name] = {"mean": nan, "sd": nan, "se": nan, "gap": nan, "margin": nan, "scores": [], "held_out": 0,
                                "seconds": 0.0, "chosen": False, "screened": reason}
-        return coupling.with_log(selection=selection, screened=dict(self.screened_), imbalance=dict(self.screening_))
+        return coupling.with_log(selection=selection, screened=dict(self.screened_), imbalance=dict(self.screening_),
+                                 agreement=dict(self.agreement_))
 
     def _screen(self, candidates: dict, X, Y, bridges) -> dict:
         """Candidates dropped before validation, with the reason: label spreading on graphs whose spread classes stray
@@ -532,10 +566,20 @@ class AutoCoupling(CouplingMethod):
                                       affinity=method.affinity)
                       for P, index in ((X, bridges.source_index), (Y, bridges.target_index))]
         imbalance = spreading_imbalance(posteriors, codes, len(classes))
+        labels = np.asarray(bridges.labels)
+        agreement = [neighbourhood_agreement(P, index, labels, method.metric)
+                     for P, index in ((X, bridges.source_index), (Y, bridges.target_index))]
         self.screening_ = {"label-spreading": imbalance}
+        self.agreement_ = {"source": agreement[0], "target": agreement[1]}
         if imbalance > self.collapse_threshold:
             return {"label-spreading": f"its spread classes stray from the bridges' class balance by {imbalance:.2f} "
                                        f"(total variation; more than collapse_threshold={self.collapse_threshold})"}
+        low = [(side, value) for side, value in zip(("source", "target"), agreement) if value < self.consistency_threshold]
+        if low:
+            side, value = low[0]
+            return {"label-spreading": f"the {side} pool's neighbourhoods are not class-consistent on the bridges: "
+                                       f"{value:.2f} of its bridge points have a nearest bridge point of their class "
+                                       f"(less than consistency_threshold={self.consistency_threshold})"}
         return {}
 
     def _validation_bridges(self, bridges, kind: str, n: int, m: int):
@@ -636,6 +680,10 @@ class AutoCoupling(CouplingMethod):
         if not any(scores.values()) and not errors:
             return self._unvalidated(candidates, X, Y, all_bridges, kind, "no held-out bridge has a class with a training bridge "
                                      "(every class has a single bridge), so the folds cannot be scored")
+        informative = [scores[name] for name in candidates if name not in errors and scores[name]]
+        uninformative = len(informative) > 1 and all(np.array_equal(informative[0], other) for other in informative[1:])
+        if uninformative and kind == LABEL and self.candidates is None:
+            candidates = {name: candidates[name] for name in LABEL_FALLBACK if name in candidates}
         chosen, stats = self._choose(candidates, scores, errors, n_folds)
         nan = float("nan")
         selection = {
@@ -657,8 +705,10 @@ class AutoCoupling(CouplingMethod):
         return replace(coupling, method=chosen) if isinstance(candidates[chosen], BridgeOT) else coupling
 
     def _unvalidated(self, candidates: dict, X, Y, bridges, kind: str, reason: str) -> Coupling:
-        first = next(iter(candidates))
-        warnings.warn(f"auto: {reason}; fitting the first candidate, {first!r}, without validation", RuntimeWarning, stacklevel=3)
+        order = [name for name in LABEL_FALLBACK if name in candidates] if kind == LABEL and self.candidates is None else []
+        first = (order or list(candidates))[0]
+        warnings.warn(f"auto: {reason}; fitting {first!r} (the first candidate left in the no-validation order) without "
+                      "validation", RuntimeWarning, stacklevel=3)
         nan = float("nan")
         selection = {name: {"mean": nan, "sd": nan, "se": nan, "gap": nan, "margin": nan, "scores": [], "held_out": 0,
                             "seconds": 0.0, "chosen": name == first} for name in candidates}
