@@ -79,8 +79,9 @@ class Aligner(BaseEstimator):
         (``self-training``, ``ridge``; ``log["point_estimate"]``), else the mean of the flow's draws; ``"map"``: the
         map (an error at ``fit`` for a coupling without one); ``"flow"``: always the flow mean. With a map as the
         point estimate the flow is trained only when :meth:`sample` first needs it. On noisy responses the map is the
-        better estimate of ``E[y | x]``: on the noisy-population benchmark (ceiling 0.6, 5 % bridges) the flow mean of
-        8 draws of the same self-trained coupling scored below the map (``docs/results/neural_alignment.md``).
+        better estimate of ``E[y | x]``: on the noisy-population benchmark (ceiling 0.6, 5 % bridges, seed 0) the
+        self-trained map reached median site r 0.478 on held-out images, the mean of 1 / 8 draws of a flow trained on
+        the same coupling 0.308 / 0.446 (its Monte-Carlo sd 0.73 / 0.26 of the responses' sd), after 2,000 flow steps.
     device : ``"auto"`` (CUDA, then MPS, then CPU), or a device name. seed : all randomness (the flow, the draws and, for a coupling named by string that takes a seed, its folds and subsamples).
 
     Learned attributes: ``coupling_method_`` (the method object that was fitted), ``coupling_`` (always a
