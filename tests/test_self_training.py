@@ -147,9 +147,9 @@ def test_flow_mean_sampling_noise_falls_as_one_over_root_draws():
     assert noise[1] > 0 and noise[16] <= 0.5 * noise[1], noise
 
 
-def test_the_experiments_ridge_baseline_is_autos_ridge_candidate():
+def test_the_experiments_ridge_cv_baseline_is_autos_ridge_candidate():
     from neurobridge.experiments.methods import build_method
 
     xs, ys, b, xt, _ = _paired_pools(n=150, k=15)
-    baseline = build_method("ridge").fit(xs, ys, b).transform(xt)
+    baseline = build_method("ridge-cv").fit(xs, ys, b).transform(xt)
     np.testing.assert_array_equal(baseline, RidgeCoupling().fit(xs, ys, b).log["point_estimate"].predict(xt))

@@ -97,8 +97,11 @@ EXPERIMENTS = {
         ExperimentSpec(
             "majaj", "neurobridge.experiments.majaj",
             "MajajHong2015 IT/V4 responses -> a CNN layer on the same HvM images; identification and neural predictivity",
-            ("auto", "map-refined", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer"),
-            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("auto", "map-refined", "bridge-ot", "exemplar", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
+            ("auto", "self-training", "map-refined", "bridge-ot", "minibatch-bridge-ot", "exemplar", "supervised-flow", "ridge",
+             "ridge-cv", "e2e-logreg", "model-layer"),
+            defaults={"fractions": (0.2, 0.4, 0.6), "seeds": (0, 1, 2), "methods": ("auto", "map-refined", "bridge-ot", "exemplar",
+                                                                               "supervised-flow", "ridge", "ridge-cv", "e2e-logreg",
+                                                                               "model-layer")},
             quick_defaults={"fractions": (0.4,), "seeds": (0,), "methods": ("bridge-ot", "supervised-flow", "ridge", "e2e-logreg", "model-layer")},
             headline=("category_accuracy", "image_top1", "neural_predictivity"),
             options={"model_seed": _SEEDS["model_seed"], "data": (("slice25", "public"), "MajajHong2015 variant"),
