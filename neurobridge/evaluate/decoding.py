@@ -233,6 +233,27 @@ def _check_count(argument: str, value, minimum: int) -> int:
     return int(value)
 
 
+def _labels_and_folds(assembly, label: str, groups, cv, seed: int):
+    """The labels (none missing, at least two classes), their classes and counts, and the cross-validation folds
+    (grouped by ``groups`` when given)."""
+    labels = np.asarray(assembly.coords[label].values)
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(f"label={label!r} is missing (NaN or None) for {int(missing.sum())} of {labels.size} presentations "
+                         f"(e.g. position {int(np.flatnonzero(missing)[0])}); drop them first, e.g. "
+                         f"assembly.isel(presentation=~assembly.coords[{label!r}].isnull().values)")
+    classes, class_counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"label={label!r} takes a single value ({classes.tolist()}); decoding needs at least 2 classes")
+    group_values = None
+    if groups is not None:
+        if groups not in assembly.coords or assembly.coords[groups].dims != (PRESENTATION,):
+            raise AssemblyError(f"groups={groups!r} is not a presentation coord of the assembly")
+        group_values = np.asarray(assembly.coords[groups].values)
+    folds, cv_text = _folds(cv, labels, group_values, seed, label, groups)
+    return labels, classes, class_counts, folds, cv_text
+
+
 def decoding_curve(
     assembly: xr.DataArray,
     *,
@@ -284,21 +305,7 @@ def decoding_curve(
         raise ValueError(f"n_sites asks for {max(counts)} sites but the assembly has {total}; use counts <= {total}")
     if len(set(counts)) != len(counts):
         raise ValueError(f"n_sites has repeated counts {counts}; give each count once")
-    labels = np.asarray(assembly.coords[label].values)
-    missing = pd.isna(labels)
-    if missing.any():
-        raise ValueError(f"label={label!r} is missing (NaN or None) for {int(missing.sum())} of {labels.size} presentations "
-                         f"(e.g. position {int(np.flatnonzero(missing)[0])}); drop them first, e.g. "
-                         f"assembly.isel(presentation=~assembly.coords[{label!r}].isnull().values)")
-    classes, class_counts = np.unique(labels, return_counts=True)
-    if len(classes) < 2:
-        raise ValueError(f"label={label!r} takes a single value ({classes.tolist()}); decoding needs at least 2 classes")
-    group_values = None
-    if groups is not None:
-        if groups not in assembly.coords or assembly.coords[groups].dims != (PRESENTATION,):
-            raise AssemblyError(f"groups={groups!r} is not a presentation coord of the assembly")
-        group_values = np.asarray(assembly.coords[groups].values)
-    folds, cv_text = _folds(cv, labels, group_values, seed, label, groups)
+    labels, classes, class_counts, folds, cv_text = _labels_and_folds(assembly, label, groups, cv, seed)
     protocol = _protocol(groups, assembly.coords["stimulus_id"].values, cv)
     classifier_name = classifier if isinstance(classifier, str) else type(classifier).__name__
     _classifier(classifier)
@@ -449,21 +456,7 @@ def decoding_over_time(
     n_sites = total if n_sites is None else _check_count("n_sites", n_sites, 1)
     if n_sites > total:
         raise ValueError(f"n_sites={n_sites} but the assembly has {total} sites; use n_sites <= {total}")
-    labels = np.asarray(assembly.coords[label].values)
-    missing = pd.isna(labels)
-    if missing.any():
-        raise ValueError(f"label={label!r} is missing (NaN or None) for {int(missing.sum())} of {labels.size} presentations "
-                         f"(e.g. position {int(np.flatnonzero(missing)[0])}); drop them first, e.g. "
-                         f"assembly.isel(presentation=~assembly.coords[{label!r}].isnull().values)")
-    classes, class_counts = np.unique(labels, return_counts=True)
-    if len(classes) < 2:
-        raise ValueError(f"label={label!r} takes a single value ({classes.tolist()}); decoding needs at least 2 classes")
-    group_values = None
-    if groups is not None:
-        if groups not in assembly.coords or assembly.coords[groups].dims != (PRESENTATION,):
-            raise AssemblyError(f"groups={groups!r} is not a presentation coord of the assembly")
-        group_values = np.asarray(assembly.coords[groups].values)
-    folds, cv_text = _folds(cv, labels, group_values, seed, label, groups)
+    labels, classes, class_counts, folds, cv_text = _labels_and_folds(assembly, label, groups, cv, seed)
     _classifier(classifier)
     sites = np.sort(np.random.default_rng(seed).choice(total, size=n_sites, replace=False))
     values = np.asarray(assembly.values, dtype=np.float64)
