@@ -95,3 +95,14 @@ def test_validation_ranks_candidates_as_their_flows_outcome_does():
         moved /= np.linalg.norm(moved, axis=1, keepdims=True)
         outcome[name] = float(np.mean((moved @ prototypes.T).argmax(1) == digits.target[test]))
     assert max(validated, key=validated.get) == max(outcome, key=outcome.get) == "bridge-ot", (validated, outcome)
+
+
+def test_bad_screen_and_score_settings_are_named():
+    from neurobridge.couplings import CouplingError
+
+    x, y, labels = _blob_pools()
+    bridges = nb.Bridges.from_labels(labels, labels, count=10, seed=0)
+    for kwargs, name in (({"collapse_threshold": 1.5}, "collapse_threshold"), ({"consistency_threshold": -0.1}, "consistency_threshold"),
+                         ({"label_score": "accuracy"}, "label_score"), ({"validation_flow": "short"}, "validation_flow")):
+        with pytest.raises((CouplingError, TypeError), match=name):
+            AutoCoupling(**kwargs).fit(x, y, bridges)

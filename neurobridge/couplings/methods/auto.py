@@ -442,6 +442,7 @@ class AutoCoupling(CouplingMethod):
         if self.validation_flow is not None and not isinstance(self.validation_flow, dict):
             raise CouplingError(f"validation_flow must be a dict of ConditionalFlow keywords or None; got {self.validation_flow!r}")
         as_coupling_error(check_float, self.collapse_threshold, "collapse_threshold", low=0.0, high=1.0)
+        as_coupling_error(check_float, self.consistency_threshold, "consistency_threshold", low=0.0, high=1.0)
         if self.bridge_type not in ("auto", PAIRED, LABEL):
             raise CouplingError(f"bridge_type must be 'auto', {PAIRED!r} or {LABEL!r}; got {self.bridge_type!r}")
 
