@@ -227,7 +227,7 @@ def _run_locked(config: RunConfig, *, echo: bool, runner) -> pd.DataFrame:
     table = store.write()
     mine = table[table["experiment"] == config.experiment]
     plotting = time.perf_counter()
-    plot_metrics(mine, config.out / "plots")
+    plot_metrics(mine, config.out / "plots", settings={config.experiment: store.settings})
     store.add_phase("figures", time.perf_counter() - plotting, "plots")
     store.write_timings()
     failures = store.failures()
