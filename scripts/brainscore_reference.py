@@ -14,7 +14,8 @@ numpy/xarray), with ``BS_INSTALL_DEPENDENCIES=no AWS_EC2_METADATA_DISABLED=true`
   (squeezed over its single time bin, as ``NeuralBenchmark`` does) instead of ``to_brainscore(model)``.
 
 Writes ``--output`` (npz): ``raw``, ``error``, ``values`` (split x neuroid, in ``neuroid_id`` order of neural.nc),
-``ceiling``, ``ceiling_error``, ``ceiling_values``, ``metric_seconds``, ``ceiling_seconds``, ``roundtrip_max_abs``,
+``ceiling``, ``ceiling_error``, ``ceiling_values``, ``score`` (Brain-Score's ``explained_variance``, raw^2 / ceiling,
+when both the metric and the ceiling ran), ``metric_seconds``, ``ceiling_seconds``, ``roundtrip_max_abs``,
 ``roundtrip_coords_equal``, ``peak_rss_mb`` (this process), versions.
 """
 from __future__ import annotations
@@ -173,6 +174,10 @@ def main(argv=None) -> int:
         out["ceiling"] = float(ceiling.values)
         out["ceiling_error"] = float(ceiling.attrs["error"])
         out["ceiling_values"] = _split_by_neuroid(ceiling.attrs["raw"], trials["neuroid_id"].values.tolist())
+        if not args.skip_metric:
+            from brainscore_vision.benchmark_helpers.neural_common import explained_variance
+
+            out["score"] = float(explained_variance(score, ceiling).values)
 
     from importlib.metadata import version
 

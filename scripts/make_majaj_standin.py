@@ -276,7 +276,8 @@ def _write_manifest(out: Path, files: dict[str, Path]) -> Path:
 def simulate(args) -> dict:
     """The stand-in's content without writing files: ``images`` (metadata rows), ``neuroids`` (site coords),
     ``signal`` (noise-free mean response, images x sites), ``values`` (trials x sites, z-scored per site), ``order``
-    (image index of each trial) and ``repetition``; the same numbers :func:`make_standin` writes for the same
+    (image index of each trial), ``repetition`` and the latents the responses are driven by (``identity``: the
+    object's embedding per image, ``pose``: the z-scored pose columns); the same numbers :func:`make_standin` writes for the same
     arguments (``args``: the parsed command line, e.g. ``_parse(["--out", "unused"])``)."""
     rng = np.random.default_rng(args.seed)
     images = select_images(_metadata(args.metadata), args.images, args.objects, rng)
@@ -285,7 +286,7 @@ def simulate(args) -> dict:
     signal = _responses(identity, pose, neuroids, rng)
     values, order, repetition = _trials(signal, images, args.reps, args.ceiling, rng)
     return {"images": images, "neuroids": neuroids, "signal": signal, "values": values, "order": order,
-            "repetition": repetition, "rng": rng}
+            "repetition": repetition, "identity": identity, "pose": pose, "rng": rng}
 
 
 def make_standin(args) -> dict:

@@ -175,6 +175,26 @@ def test_registered_metric_on_averaged_data_matches_brainscore(bs_python, regres
     assert ours.raw > 0.2
 
 
+@pytest.mark.parametrize("regression", ["pls", "ridge"])
+def test_float32_features_match_brainscore(bs_python, regression, tmp_path):
+    """Network features are float32: Brain-Score hands them to scikit-learn as they are, which centres float32 test
+    features in float32 before predicting (PLS: equal to float64 precision; a float64 cast would differ by ~1e-8) or
+    fits in float32 (ridge: both sides carry float32 rounding; a float64 cast would differ by ~6e-5, this by ~4e-6)."""
+    model, neural = _synthetic(seed=13)
+    model = model.astype(np.float32)
+    _, model_aligned = align(neural, model)
+    assert model_aligned.dtype == np.float32
+    _write(tmp_path, model=model_aligned, neural=neural)
+    ref = _reference(bs_python, tmp_path, "--regression", regression)
+    ours = neural_predictivity(model, neural, ceiling=0.8, regression=regression)
+    if regression == "pls":
+        _assert_same(ours, ref)
+    else:
+        assert abs(ours.raw - float(ref["raw"])) < 1e-5
+        assert np.nanmax(np.abs(ours.values.values - ref["values"])) < 1e-4
+    assert ours.raw > 0.2
+
+
 def test_unique_stimulus_splits_match_brainscore(bs_python, tmp_path):
     model, neural = _synthetic(seed=12, n_objects=12, per_object=10, n_neuroids=40)
     rng = np.random.default_rng(1)

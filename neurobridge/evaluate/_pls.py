@@ -154,5 +154,11 @@ class NipalsPLS:
         return w, n_iter
 
     def predict(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        return ((X - self._x_mean) @ self.x_rotations_) @ self.y_loadings_.T + self._y_mean
+        """``(X - mean) W (P^T W)^+ Q^T + mean_Y``; float32 ``X`` is centred in float32, as scikit-learn's in-place
+        ``X -= x_mean`` does, and projected in float64."""
+        X = np.asarray(X)
+        if X.dtype == np.float32:
+            centred = (X - self._x_mean).astype(np.float32).astype(np.float64)
+        else:
+            centred = X.astype(np.float64, copy=False) - self._x_mean
+        return (centred @ self.x_rotations_) @ self.y_loadings_.T + self._y_mean

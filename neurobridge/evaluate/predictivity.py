@@ -49,7 +49,11 @@ Trial-level neural data (``trials=``)
 Numerics
     Everything is computed in float64. Brain-Score keeps float32 recordings in float32 when it averages trials and
     correlates the halves for the ceiling, so on float32 data its per-neuroid ceiling values differ from ours by
-    float32 rounding (~5e-7 on MajajHong2015); on float64 data the two agree to ~1e-12. PLS with more components
+    float32 rounding (~5e-7 on MajajHong2015); on float64 data the two agree to ~1e-12. Float32 model features (what
+    networks give) reach the regression as they are, as in Brain-Score: scikit-learn fits PLS in float64 but centres
+    the test features in their own float32 before predicting, and :class:`~neurobridge.evaluate._pls.NipalsPLS` does
+    the same, so the predictions match to ~1e-15 instead of ~1e-8. Ridge fits float32 features in float32 on both
+    sides (scikit-learn keeps the dtype), so there the two carry float32 rounding and agree to ~1e-5, not ~1e-15. PLS with more components
     than the rank of the training features (at most the number of distinct training stimuli minus one) fits
     rounding noise in the extra components; a warning says so.
 """
@@ -346,6 +350,7 @@ def neural_predictivity(
 
     target_ids = target.coords["stimulus_id"].values
     X_all = np.asarray(source.values, dtype=np.float64)
+    X_given = np.asarray(source.values) if source.dtype == np.float32 else X_all
     Y_all = np.asarray(target.values, dtype=np.float64)
     source_name, target_name = ("model_assembly", "neural_assembly") if direction == "model_to_neural" else ("neural_assembly", "model_assembly")
     if np.all(Y_all == Y_all[:1], axis=0).all():
@@ -376,7 +381,7 @@ def neural_predictivity(
             warned_rank = _warn_rank(train_ids, n_components)
         estimator = _make_regression(regression, regression_name, n_components, pls_backend)
         try:
-            estimator.fit(X_all[train_rows], Y_all[train_rows])
+            estimator.fit(X_given[train_rows], Y_all[train_rows])
         except ValueError as error:
             if regression_name == "pls" and "n_components" in str(error):
                 raise ValueError(
@@ -384,7 +389,7 @@ def neural_predictivity(
                     f"({X_all.shape[1]}); lower n_components"
                 ) from error
             raise
-        prediction = np.asarray(estimator.predict(X_all[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
+        prediction = np.asarray(estimator.predict(X_given[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
         r[k] = pearson_columns(Y_all[test_rows], prediction)
 
     if np.isnan(r).all():
