@@ -195,6 +195,20 @@ def test_float32_features_match_brainscore(bs_python, regression, tmp_path):
     assert ours.raw > 0.2
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_many_stimuli_few_features_match_brainscore(bs_python, dtype, tmp_path):
+    """Brain-Score's own setting (1,000 PCA features per layer, 3,200 images) in small: features at most half the
+    training stimuli, where the metric fits PLS from moments shared by the splits; the registered 25 components."""
+    model, neural = _synthetic(seed=14, n_objects=30, per_object=12, n_features=120, n_neuroids=40)
+    model = model.astype(dtype)
+    _, model_aligned = align(neural, model)
+    _write(tmp_path, model=model_aligned, neural=neural)
+    ref = _reference(bs_python, tmp_path)
+    ours = neural_predictivity(model, neural, ceiling=0.8)
+    _assert_same(ours, ref)
+    assert ours.raw > 0.2
+
+
 def test_unique_stimulus_splits_match_brainscore(bs_python, tmp_path):
     model, neural = _synthetic(seed=12, n_objects=12, per_object=10, n_neuroids=40)
     rng = np.random.default_rng(1)

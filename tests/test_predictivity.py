@@ -120,6 +120,45 @@ def test_nipals_reproduces_sklearn_pls(shape):
     assert ours.n_iter_ == list(ref.n_iter_)
 
 
+@pytest.mark.parametrize("shape", [(120, 40, 15), (300, 30, 60), (200, 50, 1), (400, 100, 200)])
+def test_nipals_from_moments_reproduces_sklearn_pls(shape):
+    """Fitting from the shared cross-products of all rows (CentredMoments) gives scikit-learn's fit on the subset,
+    whether the subset or the rows left out are the smaller side, and whatever the features' offset."""
+    from neurobridge.evaluate._pls import CentredMoments
+
+    n, p, q = shape
+    rng = np.random.default_rng(n + p + q)
+    z = rng.standard_normal((n, 5))
+    X = 50.0 + z @ rng.standard_normal((5, p)) + 0.5 * rng.standard_normal((n, p))
+    Y = z @ rng.standard_normal((5, q)) + rng.standard_normal((n, q))
+    moments = CentredMoments(X, Y)
+    X_new = rng.standard_normal((20, p)) + 50.0
+    for rows in (np.sort(rng.permutation(n)[: int(0.9 * n)]), np.sort(rng.permutation(n)[: n // 3])):
+        ours = NipalsPLS(8).fit_moments(moments, rows)
+        ref = PLSRegression(8, scale=False).fit(X[rows], Y[rows])
+        np.testing.assert_allclose(ours.predict(X_new), ref.predict(X_new).reshape(20, -1), atol=1e-9)
+        np.testing.assert_allclose(ours.x_weights_, ref.x_weights_, atol=1e-9)
+        np.testing.assert_allclose(ours.y_loadings_, ref.y_loadings_, atol=1e-9)
+        assert ours.n_iter_ == list(ref.n_iter_)
+
+
+def test_moments_route_taken_and_equal_to_sklearn(monkeypatch):
+    """With at most half as many features as training stimuli the metric fits from shared moments, and every
+    per-split, per-site r equals scikit-learn's PLS on the rows (float64 and float32 features)."""
+    from neurobridge.evaluate import _pls
+
+    calls = []
+    original = _pls.NipalsPLS.fit_moments
+    monkeypatch.setattr(_pls.NipalsPLS, "fit_moments", lambda self, m, rows: calls.append(len(rows)) or original(self, m, rows))
+    model, neural = _problem(seed=8, n_objects=20, per_object=12, n_features=40)
+    for features in (model, model.astype(np.float32)):
+        calls.clear()
+        fast = neural_predictivity(features, neural, n_components=8)
+        assert len(calls) == 10
+        slow = neural_predictivity(features, neural, n_components=8, pls_backend="sklearn")
+        np.testing.assert_allclose(fast.values.values, slow.values.values, atol=1e-12)
+
+
 def test_backends_agree():
     model, neural = _problem(seed=7)
     fast = neural_predictivity(model, neural, n_components=8)

@@ -28,9 +28,10 @@ import warnings
 
 import numpy as np
 from scipy.linalg import pinv
-from threadpoolctl import threadpool_limits
+from scipy.linalg.blas import dger
+from threadpoolctl import ThreadpoolController
 
-__all__ = ["NipalsPLS"]
+__all__ = ["NipalsPLS", "CentredMoments"]
 
 
 class NipalsPLS:
@@ -72,13 +73,13 @@ class NipalsPLS:
         Q = np.zeros((q, k_max))
         T = np.zeros((n, k_max))
         self.n_iter_ = []
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             for k in range(k_max):
                 tiny = np.all(np.abs(Y) < 10 * eps, axis=0)
                 if tiny.any():
                     Y[:, tiny] = 0.0
                     S[:, tiny] = 0.0
-                w, n_iter = self._first_weights(S, Y, eps)
+                w, n_iter = self._first_weights(S, _start_column(np.any(np.abs(Y) > eps, axis=0), Y), eps)
                 if w is None:
                     warnings.warn(f"y residual is constant at iteration {k}", stacklevel=2)
                     break
@@ -91,30 +92,79 @@ class NipalsPLS:
                 Y -= np.outer(t, y_loading)
                 S -= tt * np.outer(loading, y_loading)
                 W[:, k], P[:, k], Q[:, k], T[:, k] = w, loading, y_loading, t
+        self._finish(W, P, Q, T)
+        return self
+
+    def fit_moments(self, moments: CentredMoments, rows) -> NipalsPLS:
+        """The fit :meth:`fit` gives on ``X[rows], Y[rows]``, from the cross-products of ``moments`` instead of the rows.
+
+        With :math:`C_k = X_k^\\top X_k` the scores never need forming: :math:`t^\\top t = w^\\top C_k w`, the
+        loadings are :math:`C_k w / t^\\top t` and :math:`S_k^\\top w / t^\\top t`, and deflation is the rank-one
+        update :math:`C_{k+1} = C_k - (t^\\top t)\\, p p^\\top` (as for :math:`S_k`). Every step then costs
+        ``p x p`` or ``p x q`` work, however many rows there are. A column of :math:`Y_k` counts as ~0 when its sum of
+        squares (tracked through the same deflation) is below ``n (10 eps)^2``, where :meth:`fit` tests each entry;
+        the two differ only for a ``Y`` that the components explain exactly. ``x_scores_`` is not formed (None).
+        (:math:`M_k = S_k^\\top S_k` is recomputed for each component: updating it by rank two, too, drifts by ~1e-12
+        on the weak late components.)
+        """
+        C, S, ss, x_mean, y_mean, n = moments.subset(rows)
+        p, q = S.shape
+        k_max = self.n_components
+        if k_max > p:
+            raise ValueError(f"NipalsPLS.fit: n_components={k_max} exceeds the number of features ({p}); reduce n_components")
+        self._x_mean, self._y_mean = x_mean, y_mean
+        eps = np.finfo(np.float64).eps
+        W = np.zeros((p, k_max))
+        P = np.zeros((p, k_max))
+        Q = np.zeros((q, k_max))
+        self.n_iter_ = []
+        with _one_blas_thread():
+            for k in range(k_max):
+                tiny = ss < n * (10 * eps) ** 2
+                if tiny.any():
+                    ss[tiny] = 0.0
+                    S[:, tiny] = 0.0
+                nonzero = ss > n * eps**2
+                w, n_iter = self._first_weights(S, _start_column(nonzero, ss=ss), eps)
+                if w is None:
+                    warnings.warn(f"y residual is constant at iteration {k}", stacklevel=2)
+                    break
+                self.n_iter_.append(n_iter)
+                w *= np.sign(w[np.argmax(np.abs(w))])
+                Cw = C @ w
+                tt = w @ Cw
+                loading = Cw / tt
+                y_loading = (S.T @ w) / tt
+                ss -= tt * y_loading**2
+                _subtract_outer(S, tt, loading, y_loading)
+                _subtract_outer(C, tt, loading, loading)
+                W[:, k], P[:, k], Q[:, k] = w, loading, y_loading
+        self._finish(W, P, Q, None)
+        return self
+
+    def _finish(self, W, P, Q, T) -> None:
         self.x_weights_, self.x_loadings_, self.y_loadings_, self.x_scores_ = W, P, Q, T
         self.x_rotations_ = W @ pinv(P.T @ W, check_finite=False)
         self.coef_ = (self.x_rotations_ @ Q.T).T
         self.intercept_ = self._y_mean
-        return self
 
-    def _first_weights(self, S: np.ndarray, Y: np.ndarray, eps: float):
-        """Power method for the first left singular vector of ``S = X_k^T Y_k``, iterate for iterate as scikit-learn.
+    def _first_weights(self, S: np.ndarray, start, eps: float):
+        """Power method for the first left singular vector of ``S = X_k^T Y_k``, iterate for iterate as scikit-learn,
+        from ``start = (j, |Y_k[:, j]|^2)``, the first column of ``Y_k`` that is not ~0 (None when there is none).
 
         With ``g_i = S^T w_i`` and ``M = S^T S`` (``q x q``, used when ``q <= p``) one step is
         ``w_{i+1} = S g_i / (|S g_i| + eps)``, ``g_{i+1} = M g_i / (|S g_i| + eps)``, and the stopping quantity
         ``|w_{i+1} - w_i|^2 = |w_{i+1}|^2 + |w_i|^2 - 2 g_i^T g_i / (|S g_i| + eps)`` needs no ``p``-vector at all.
         When ``q > p`` the step runs on ``N = S S^T`` (``p x p``) directly.
         """
-        nonzero = np.flatnonzero(np.any(np.abs(Y) > eps, axis=0))
-        if len(nonzero) == 0:
+        if start is None:
             return None, 0
-        start = nonzero[0]
-        u = Y[:, start]
-        w = S[:, start] / (u @ u)
+        column, uu = start
+        w = S[:, column] / uu
         w /= np.sqrt(w @ w) + eps
-        if Y.shape[1] == 1 or self.max_iter == 1:
-            return w, 1
         p, q = S.shape
+        if q == 1 or self.max_iter == 1:
+            return w, 1
         if q > p:
             return self._iterate_full(S @ S.T, w, eps)
         M = S.T @ S
@@ -127,9 +177,10 @@ class NipalsPLS:
         g_last = g
         for n_iter in range(2, self.max_iter + 1):  # noqa: B007 (n_iter is read after the loop)
             Mg = M @ g
-            norm = np.sqrt(g @ Mg) + eps
-            new_sq = (g @ Mg) / norm**2
-            diff_sq = new_sq + w_sq - 2.0 * (g @ g) / norm
+            gMg = float(g @ Mg)
+            norm = np.sqrt(gMg) + eps
+            new_sq = gMg / norm**2
+            diff_sq = new_sq + w_sq - 2.0 * float(g @ g) / norm
             if diff_sq < self.tol:
                 break
             g_last = g
@@ -162,3 +213,88 @@ class NipalsPLS:
         else:
             centred = X.astype(np.float64, copy=False) - self._x_mean
         return (centred @ self.x_rotations_) @ self.y_loadings_.T + self._y_mean
+
+
+def _start_column(nonzero: np.ndarray, Y: np.ndarray | None = None, *, ss: np.ndarray | None = None):
+    """``(j, |Y[:, j]|^2)`` for the first ``j`` with ``nonzero[j]``, or None."""
+    columns = np.flatnonzero(nonzero)
+    if len(columns) == 0:
+        return None
+    j = int(columns[0])
+    return j, float(ss[j]) if Y is None else float(Y[:, j] @ Y[:, j])
+
+
+class CentredMoments:
+    """Cross-products of all rows of ``X`` and ``Y``, from which any subset's centred moments follow cheaply.
+
+    Rows are centred on the all-row means :math:`\\bar x, \\bar y` (which keeps the subtraction below well
+    conditioned); :math:`C = X_c^\\top X_c`, :math:`S = X_c^\\top Y_c` and the column sums of squares of
+    :math:`Y_c` are formed once. For a subset ``R`` of ``m`` rows with left-out rows ``O``,
+    :math:`C_R = C - X_O^\\top X_O` (or :math:`X_R^\\top X_R` when ``R`` is the smaller side), and re-centring on
+    the subset's mean :math:`\\bar x + d` subtracts :math:`m\\, d d^\\top`. Cross-validation then costs one
+    ``n x p x p`` product for all folds plus one ``|O| x p x p`` product per fold, instead of every fold passing over
+    its ``n x p`` rows twice per component.
+    """
+
+    def __init__(self, X, Y, *, exact_means: bool = False):
+        self.exact_means = bool(exact_means)
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        self.X, self.Y = X, Y
+        self.x_mean, self.y_mean = X.mean(axis=0), Y.mean(axis=0)
+        self.Xc, self.Yc = X - self.x_mean, Y - self.y_mean
+        self.n = X.shape[0]
+        self.C = self.Xc.T @ self.Xc
+        self.S = self.Xc.T @ self.Yc
+        self.ss = np.einsum("ij,ij->j", self.Yc, self.Yc)
+        self.x_sum, self.y_sum = self.Xc.sum(axis=0), self.Yc.sum(axis=0)
+
+    def subset(self, rows):
+        """``(C, S, ss, x_mean, y_mean, m)`` of the rows ``rows``, centred on their own means (fresh arrays). With
+        ``exact_means`` the means are computed from the rows themselves, bit for bit as scikit-learn does: float32
+        test features are centred on them in float32, where a last-bit difference in the mean would show."""
+        rows = np.asarray(rows)
+        m = len(np.unique(rows))
+        if m != len(rows):
+            raise ValueError("CentredMoments.subset: rows must not repeat")
+        out = np.setdiff1d(np.arange(self.n), rows, assume_unique=True)
+        if len(out) < m:
+            Xo, Yo = self.Xc[out], self.Yc[out]
+            C, S = self.C - Xo.T @ Xo, self.S - Xo.T @ Yo
+            ss = self.ss - np.einsum("ij,ij->j", Yo, Yo)
+            x_sum, y_sum = self.x_sum - Xo.sum(axis=0), self.y_sum - Yo.sum(axis=0)
+        else:
+            Xr, Yr = self.Xc[rows], self.Yc[rows]
+            C, S, ss = Xr.T @ Xr, Xr.T @ Yr, np.einsum("ij,ij->j", Yr, Yr)
+            x_sum, y_sum = Xr.sum(axis=0), Yr.sum(axis=0)
+        dx, dy = x_sum / m, y_sum / m
+        _subtract_outer(C, m, dx, dx)
+        _subtract_outer(S, m, dx, dy)
+        ss -= m * dy**2
+        if self.exact_means:
+            return C, S, ss, self.X[rows].mean(axis=0), self.Y[rows].mean(axis=0), m
+        return C, S, ss, self.x_mean + dx, self.y_mean + dy, m
+
+
+def _subtract_outer(A: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """``A -= alpha * outer(x, y)`` in place, through BLAS ``dger`` on the Fortran view of a C-ordered ``A``."""
+    if A.flags.c_contiguous and A.dtype == np.float64:
+        updated = dger(-alpha, y, x, a=A.T, overwrite_a=True)
+        if np.shares_memory(updated, A):
+            return
+        A[...] = updated.T
+        return
+    A -= alpha * np.outer(x, y)
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def _one_blas_thread():
+    """A context with one BLAS thread (the library scan happens once per process, not once per fit)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")

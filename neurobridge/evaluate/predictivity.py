@@ -81,6 +81,7 @@ from neurobridge.assemblies import (
     select_region,
     validate,
 )
+from neurobridge.evaluate._pls import CentredMoments, NipalsPLS
 from neurobridge.evaluate._stats import mean_and_sem, nan_median, pearson_columns
 from neurobridge.evaluate.ceiling import CeilingResult, _prepare, _split_neuroid, internal_consistency
 
@@ -364,6 +365,7 @@ def neural_predictivity(
             "predictions are constant and no Pearson r is defined; check the features"
         )
     r = np.empty((len(splits), Y_all.shape[1]))
+    moments = None
     test_stimuli = []
     warned_rank = False
     for k, (train_idx, test_idx) in enumerate(splits):
@@ -380,6 +382,12 @@ def neural_predictivity(
         if regression_name == "pls" and not warned_rank:
             warned_rank = _warn_rank(train_ids, n_components)
         estimator = _make_regression(regression, regression_name, n_components, pls_backend)
+        if _use_moments(estimator, X_all.shape[1], len(train_rows), len(train_ids)):
+            moments = moments or CentredMoments(X_all, Y_all, exact_means=X_given.dtype == np.float32)
+            estimator.fit_moments(moments, train_rows)
+            prediction = np.asarray(estimator.predict(X_given[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
+            r[k] = pearson_columns(Y_all[test_rows], prediction)
+            continue
         try:
             estimator.fit(X_given[train_rows], Y_all[train_rows])
         except ValueError as error:
@@ -494,6 +502,14 @@ def _regression_name(regression) -> str:
     return type(regression).__name__
 
 
+def _use_moments(estimator, n_features: int, n_train: int, n_train_stimuli: int) -> bool:
+    """Fit PLS from cross-products shared by all splits (:class:`CentredMoments`) when that is cheaper (at most half
+    as many features as training rows) and the components stay within the rank of the training features (beyond it
+    they fit rounding noise, which only the row-wise computation reproduces as closely as it can)."""
+    return (isinstance(estimator, NipalsPLS) and 2 * n_features <= n_train
+            and estimator.n_components <= min(n_features, n_train_stimuli - 1))
+
+
 def _make_regression(regression, name: str, n_components: int, pls_backend: str):
     from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
 
@@ -509,8 +525,6 @@ def _make_regression(regression, name: str, n_components: int, pls_backend: str)
             from sklearn.cross_decomposition import PLSRegression
 
             return PLSRegression(n_components=n_components, scale=False)
-        from neurobridge.evaluate._pls import NipalsPLS
-
         return NipalsPLS(n_components=n_components)
     if name == "ridge":
         return Ridge(alpha=1.0)
