@@ -310,6 +310,7 @@ class PredictivityBenchmark:
         self.description = description
         self.min_test_stimuli = min_test_stimuli
         self._trials: xr.DataArray | None = None
+        self._averaged: xr.DataArray | None = None
         self._ceiling = None
         self._stimulus_set: pd.DataFrame | None = None
 
@@ -340,9 +341,11 @@ class PredictivityBenchmark:
             order = np.argsort(trials.coords["stimulus_id"].values, kind="stable")
             self._trials = trials.isel({PRESENTATION: order}).astype(np.float64, keep_attrs=True)
         if average:
-            from neurobridge.assemblies import average_repetitions
+            if self._averaged is None:
+                from neurobridge.assemblies import average_repetitions
 
-            return average_repetitions(self._trials)
+                self._averaged = average_repetitions(self._trials)
+            return self._averaged.copy()
         return self._trials
 
     @property
@@ -532,8 +535,9 @@ class PredictivityBenchmark:
         from neurobridge.evaluate.ceiling import internal_consistency
         from neurobridge.evaluate.predictivity import neural_predictivity
 
-        neural, ceiling = self.neural_assembly(), self.ceiling
+        neural, ceiling = self.neural_assembly(average=True), self.ceiling
         if stimuli is not None:
+            neural = self.neural_assembly()
             neural = neural.isel({PRESENTATION: np.isin(neural.coords["stimulus_id"].values, stimuli)})
             activations = activations.isel({PRESENTATION: np.isin(activations.coords["stimulus_id"].values, stimuli)})
             ceiling = internal_consistency(neural)

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 from scipy.linalg import pinv
-from scipy.linalg.blas import dger
+from scipy.linalg.blas import dger, dsymv, dsyr
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["NipalsPLS", "CentredMoments"]
@@ -100,7 +100,8 @@ class NipalsPLS:
 
         With :math:`C_k = X_k^\\top X_k` the scores never need forming: :math:`t^\\top t = w^\\top C_k w`, the
         loadings are :math:`C_k w / t^\\top t` and :math:`S_k^\\top w / t^\\top t`, and deflation is the rank-one
-        update :math:`C_{k+1} = C_k - (t^\\top t)\\, p p^\\top` (as for :math:`S_k`). Every step then costs
+        update :math:`C_{k+1} = C_k - (t^\\top t)\\, p p^\\top` (as for :math:`S_k`; BLAS ``dsyr`` on one triangle,
+        read by ``dsymv``). Every step then costs
         ``p x p`` or ``p x q`` work, however many rows there are. A column of :math:`Y_k` counts as ~0 when its sum of
         squares (tracked through the same deflation) is below ``n (10 eps)^2``, where :meth:`fit` tests each entry;
         the two differ only for a ``Y`` that the components explain exactly. ``x_scores_`` is not formed (None).
@@ -131,15 +132,17 @@ class NipalsPLS:
                     break
                 self.n_iter_.append(n_iter)
                 w *= np.sign(w[np.argmax(np.abs(w))])
-                Cw = C @ w
+                Cw = dsymv(1.0, C.T, w, lower=0)
                 tt = w @ Cw
                 loading = Cw / tt
                 y_loading = (S.T @ w) / tt
                 ss -= tt * y_loading**2
                 _subtract_outer(S, tt, loading, y_loading)
-                _subtract_outer(C, tt, loading, loading)
+                updated = dsyr(-tt, loading, lower=0, a=C.T, overwrite_a=True)
+                if not np.shares_memory(updated, C):
+                    C = np.ascontiguousarray(updated.T)
                 W[:, k], P[:, k], Q[:, k] = w, loading, y_loading
-        self._finish(W, P, Q, None)
+            self._finish(W, P, Q, None)
         return self
 
     def _finish(self, W, P, Q, T) -> None:
