@@ -311,6 +311,7 @@ class PredictivityBenchmark:
         self.min_test_stimuli = min_test_stimuli
         self._trials: xr.DataArray | None = None
         self._averaged: xr.DataArray | None = None
+        self._subsets: dict[str, tuple] = {}
         self._ceiling = None
         self._stimulus_set: pd.DataFrame | None = None
 
@@ -531,16 +532,29 @@ class PredictivityBenchmark:
             raise ValueError(f"layers={list(layers)!r}: {missing or 'none given'} not among the assembly's layers {present}")
         return list(layers)
 
-    def _score(self, activations: xr.DataArray, stimuli, layer) -> BenchmarkResult:
+    def _subset(self, stimuli) -> tuple[xr.DataArray, Any]:
+        """The repetition-averaged recordings of ``stimuli`` and the ceiling of their trials, computed once per set
+        (every layer of a selection is scored on the same two sets)."""
+        from neurobridge.assemblies import average_repetitions
         from neurobridge.evaluate.ceiling import internal_consistency
+
+        key = "\0".join(np.sort(np.asarray(stimuli).astype(str)))
+        if key not in self._subsets:
+            trials = self.neural_assembly()
+            trials = trials.isel({PRESENTATION: np.isin(trials.coords["stimulus_id"].values, stimuli)})
+            if len(self._subsets) >= 4:
+                self._subsets.clear()
+            self._subsets[key] = (average_repetitions(trials), internal_consistency(trials))
+        neural, ceiling = self._subsets[key]
+        return neural.copy(), ceiling
+
+    def _score(self, activations: xr.DataArray, stimuli, layer) -> BenchmarkResult:
         from neurobridge.evaluate.predictivity import neural_predictivity
 
         neural, ceiling = self.neural_assembly(average=True), self.ceiling
         if stimuli is not None:
-            neural = self.neural_assembly()
-            neural = neural.isel({PRESENTATION: np.isin(neural.coords["stimulus_id"].values, stimuli)})
+            neural, ceiling = self._subset(stimuli)
             activations = activations.isel({PRESENTATION: np.isin(activations.coords["stimulus_id"].values, stimuli)})
-            ceiling = internal_consistency(neural)
         result = neural_predictivity(
             activations,
             neural,

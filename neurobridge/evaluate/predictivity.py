@@ -503,10 +503,10 @@ def _regression_name(regression) -> str:
 
 
 def _use_moments(estimator, n_features: int, n_train: int, n_train_stimuli: int) -> bool:
-    """Fit PLS from cross-products shared by all splits (:class:`CentredMoments`) when that is cheaper (at most half
-    as many features as training rows) and the components stay within the rank of the training features (beyond it
+    """Fit PLS from cross-products shared by all splits (:class:`CentredMoments`) when that is cheaper (no more
+    features than training rows) and the components stay within the rank of the training features (beyond it
     they fit rounding noise, which only the row-wise computation reproduces as closely as it can)."""
-    return (isinstance(estimator, NipalsPLS) and 2 * n_features <= n_train
+    return (isinstance(estimator, NipalsPLS) and n_features <= n_train
             and estimator.n_components <= min(n_features, n_train_stimuli - 1))
 
 
