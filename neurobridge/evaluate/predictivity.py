@@ -53,9 +53,11 @@ Numerics
     networks give) reach the regression as they are, as in Brain-Score: scikit-learn fits PLS in float64 but centres
     the test features in their own float32 before predicting, and :class:`~neurobridge.evaluate._pls.NipalsPLS` does
     the same, so the predictions match to ~1e-15 instead of ~1e-8. Ridge fits float32 features in float32 on both
-    sides (scikit-learn keeps the dtype), so there the two carry float32 rounding and agree to ~1e-5, not ~1e-15. PLS with more components
-    than the rank of the training features (at most the number of distinct training stimuli minus one) fits
-    rounding noise in the extra components; a warning says so.
+    sides (scikit-learn keeps the dtype), so there the two carry float32 rounding and agree to ~1e-5, not ~1e-15.
+    With no more features than training stimuli, PLS is fitted from cross-products shared by all splits
+    (:class:`~neurobridge.evaluate._pls.CentredMoments`): the same iterates, ~2x faster on 3,200 x 1,000. PLS with
+    more components than the rank of the training features (at most the number of distinct training stimuli minus
+    one) fits rounding noise in the extra components; a warning says so.
 """
 from __future__ import annotations
 
@@ -385,18 +387,16 @@ def neural_predictivity(
         if _use_moments(estimator, X_all.shape[1], len(train_rows), len(train_ids)):
             moments = moments or CentredMoments(X_all, Y_all, exact_means=X_given.dtype == np.float32)
             estimator.fit_moments(moments, train_rows)
-            prediction = np.asarray(estimator.predict(X_given[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
-            r[k] = pearson_columns(Y_all[test_rows], prediction)
-            continue
-        try:
-            estimator.fit(X_given[train_rows], Y_all[train_rows])
-        except ValueError as error:
-            if regression_name == "pls" and "n_components" in str(error):
-                raise ValueError(
-                    f"n_components={n_components} is larger than the number of source features "
-                    f"({X_all.shape[1]}); lower n_components"
-                ) from error
-            raise
+        else:
+            try:
+                estimator.fit(X_given[train_rows], Y_all[train_rows])
+            except ValueError as error:
+                if regression_name == "pls" and "n_components" in str(error):
+                    raise ValueError(
+                        f"n_components={n_components} is larger than the number of source features "
+                        f"({X_all.shape[1]}); lower n_components"
+                    ) from error
+                raise
         prediction = np.asarray(estimator.predict(X_given[test_rows]), dtype=np.float64).reshape(len(test_rows), -1)
         r[k] = pearson_columns(Y_all[test_rows], prediction)
 
