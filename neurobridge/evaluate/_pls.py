@@ -59,18 +59,14 @@ class NipalsPLS:
         q = Y.shape[1]
         if n < 2:
             raise ValueError(f"NipalsPLS.fit: needs at least 2 samples; got {n}")
+        W, P, Q = self._empty_factors(p, q)
         k_max = self.n_components
-        if k_max > p:
-            raise ValueError(f"NipalsPLS.fit: n_components={k_max} exceeds the number of features ({p}); reduce n_components")
         self._x_mean = X.mean(axis=0)
         X -= self._x_mean
         self._y_mean = Y.mean(axis=0)
         Y -= self._y_mean
         eps = np.finfo(np.float64).eps
         S = X.T @ Y
-        W = np.zeros((p, k_max))
-        P = np.zeros((p, k_max))
-        Q = np.zeros((q, k_max))
         T = np.zeros((n, k_max))
         self.n_iter_ = []
         with _one_blas_thread():
@@ -110,14 +106,10 @@ class NipalsPLS:
         """
         C, S, ss, x_mean, y_mean, n = moments.subset(rows)
         p, q = S.shape
+        W, P, Q = self._empty_factors(p, q)
         k_max = self.n_components
-        if k_max > p:
-            raise ValueError(f"NipalsPLS.fit: n_components={k_max} exceeds the number of features ({p}); reduce n_components")
         self._x_mean, self._y_mean = x_mean, y_mean
         eps = np.finfo(np.float64).eps
-        W = np.zeros((p, k_max))
-        P = np.zeros((p, k_max))
-        Q = np.zeros((q, k_max))
         self.n_iter_ = []
         with _one_blas_thread():
             for k in range(k_max):
@@ -144,6 +136,13 @@ class NipalsPLS:
                 W[:, k], P[:, k], Q[:, k] = w, loading, y_loading
             self._finish(W, P, Q, None)
         return self
+
+    def _empty_factors(self, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Zeroed weights, x loadings and y loadings for ``n_components`` components, after checking they fit ``p``."""
+        k_max = self.n_components
+        if k_max > p:
+            raise ValueError(f"NipalsPLS.fit: n_components={k_max} exceeds the number of features ({p}); reduce n_components")
+        return np.zeros((p, k_max)), np.zeros((p, k_max)), np.zeros((q, k_max))
 
     def _finish(self, W, P, Q, T) -> None:
         self.x_weights_, self.x_loadings_, self.y_loadings_, self.x_scores_ = W, P, Q, T
